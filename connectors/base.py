@@ -1,0 +1,106 @@
+"""What every connector yields, and the small interface it implements.
+
+A connector knows one mail protocol and nothing else. Given the sync state it
+saved last time, it yields :class:`Batch` es of :class:`HeaderRecord` s; each
+batch carries the state to save once its records are stored. It never decides
+who is a contact: that is ``syncd.rules``' job.
+
+Nothing in ``connectors/`` imports from ``syncd/``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+#: The header fields the rules read. Connectors fetch these and nothing else.
+HEADER_FIELDS: tuple[str, ...] = (
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Date",
+    "Message-ID",
+    "Subject",
+    "List-Id",
+    "List-Unsubscribe",
+    "Precedence",
+    "Auto-Submitted",
+)
+
+
+class FolderRole(enum.Enum):
+    """What a folder (or a Gmail label set) means for the rules."""
+
+    NORMAL = "normal"  # inbox, archive, any user folder
+    SENT = "sent"
+    DRAFTS = "drafts"
+    JUNK = "junk"
+    TRASH = "trash"
+
+    @property
+    def counts(self) -> bool:
+        """Drafts, junk and trash never count as interactions."""
+        return self not in (FolderRole.DRAFTS, FolderRole.JUNK, FolderRole.TRASH)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderRecord:
+    """One message as a connector saw it: raw headers plus where and when."""
+
+    headers: bytes  # the raw header block, only the fields in HEADER_FIELDS
+    server_time: datetime | None  # when the server received it (aware, any zone)
+    folder: str  # where it was found, for the evidence shown to the user
+    role: FolderRole
+
+
+#: Per-account sync state: scope (a folder, "history", ...) -> JSON-able dict.
+SyncState = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records to store, and the state to save in the same transaction."""
+
+    records: list[HeaderRecord]
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The connector's estimate of how many messages this pass will yield in
+    #: all (for progress bars); None when unknown.
+    expected_total: int | None = None
+
+
+class Connector(Protocol):
+    """A logged-in mail source. ``close()`` it when done (or use ``with``)."""
+
+    def batches(self, state: SyncState) -> Iterator[Batch]:
+        """Yield everything new since ``state``, in batches."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Connector: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class ConnectorError(Exception):
+    """A failure the user can act on; ``str()`` is one line for them to read."""
+
+
+class AuthError(ConnectorError):
+    """The server refused the credentials (wrong password, revoked token)."""
+
+
+class ConnectError(ConnectorError):
+    """The server could not be reached or the connection broke."""
+
+
+class TLSError(ConnectError):
+    """The server's certificate could not be verified."""
+
+
+class InsecureError(ConnectorError):
+    """The configuration asks for something unsafe without opting in."""

@@ -1,0 +1,277 @@
+"""The IMAP connector (imapclient): folders, incremental UID sync, header fetch.
+
+* TLS or STARTTLS with certificate verification, always; plain text only when
+  the settings say ``allow_insecure = true``.
+* Folders by SPECIAL-USE flags, then by the usual names. On a server with an
+  ``\\All`` folder (Gmail) only that folder is read, and its X-GM-LABELS tell
+  drafts and sent mail apart, so each message is fetched once.
+* State per folder is ``{"uidvalidity", "last_uid"}``. A STATUS per folder
+  tells whether anything arrived; a poll where nothing did costs no SELECT and
+  no FETCH. A changed UIDVALIDITY re-reads the folder (the store's dedupe keys
+  keep that from counting anything twice).
+* Only the header fields the rules need are fetched (``BODY.PEEK[HEADER.FIELDS
+  (...)]`` + INTERNALDATE), in UID ranges, so memory stays flat however large
+  the mailbox is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import imapclient
+import imapclient.exceptions
+
+from connectors.base import (
+    HEADER_FIELDS,
+    AuthError,
+    Batch,
+    ConnectError,
+    ConnectorError,
+    FolderRole,
+    HeaderRecord,
+    InsecureError,
+    SyncState,
+    TLSError,
+)
+
+BATCH_SIZE = 500
+_MAX_STEP = 50_000  # how far an empty UID range may widen over sparse UIDs
+
+_SPECIAL_USE = {
+    b"\\Sent": FolderRole.SENT,
+    b"\\Drafts": FolderRole.DRAFTS,
+    b"\\Junk": FolderRole.JUNK,
+    b"\\Trash": FolderRole.TRASH,
+}
+_NAMES = {
+    FolderRole.SENT: {"sent", "sent items", "sent messages", "sent mail", "gesendet"},
+    FolderRole.DRAFTS: {"drafts", "draft", "entwürfe"},
+    FolderRole.JUNK: {"junk", "spam", "junk e-mail", "junk email", "bulk mail"},
+    FolderRole.TRASH: {"trash", "deleted items", "deleted messages", "bin", "papierkorb"},
+}
+_GMAIL_LABELS = {
+    "\\Draft": FolderRole.DRAFTS,
+    "\\Spam": FolderRole.JUNK,
+    "\\Trash": FolderRole.TRASH,
+    "\\Sent": FolderRole.SENT,
+}
+_FETCH_HEADERS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(f.upper() for f in HEADER_FIELDS))
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The keys of an ``type = "imap"`` account table."""
+
+    host: str
+    username: str
+    port: int | None = None  # default: 993 for tls, 143 otherwise
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    allow_insecure: bool = False
+    ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
+    password_command: list[str] | None = None
+    folders: list[str] | None = None  # default: all but drafts, junk and trash
+    timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.security == "plain" and not self.allow_insecure:
+            raise ValueError(
+                "security = 'plain' would send the password unencrypted; "
+                "use tls or starttls, or set allow_insecure = true"
+            )
+
+
+@dataclass(frozen=True)
+class Folder:
+    name: str
+    role: FolderRole
+    gmail_all: bool = False  # Gmail's "All Mail": roles come from X-GM-LABELS
+
+
+def folder_role(flags: Sequence[bytes], name: str, delimiter: str | None) -> FolderRole:
+    """A folder's role from its SPECIAL-USE flags, else from its name."""
+    for flag in flags:
+        if role := _SPECIAL_USE.get(flag):
+            return role
+    leaf = name.rsplit(delimiter, 1)[-1] if delimiter else name
+    leaf = leaf.strip().lower()
+    for role, names in _NAMES.items():
+        if leaf in names:
+            return role
+    return FolderRole.NORMAL
+
+
+def choose_folders(listing: Sequence[tuple[Sequence[bytes], Any, str]],
+                   wanted: Sequence[str] | None) -> list[Folder]:
+    """Which folders to read, from a LIST response ``(flags, delimiter, name)``.
+
+    Configured folders are read as given (a configured Drafts still never
+    counts). Otherwise: Gmail's ``\\All`` folder alone if there is one, else
+    every selectable folder except drafts, junk and trash.
+    """
+    found: dict[str, Folder] = {}
+    for flags, delimiter, name in listing:
+        if b"\\Noselect" in flags or b"\\NonExistent" in flags:
+            continue
+        delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+        if b"\\All" in flags:
+            found[name] = Folder(name, FolderRole.NORMAL, gmail_all=True)
+        else:
+            found[name] = Folder(name, folder_role(flags, name, delim))
+    if wanted is not None:
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            raise ConnectorError(f"no folder named {missing[0]!r} on the server")
+        return [found[w] for w in wanted]
+    all_mail = [f for f in found.values() if f.gmail_all]
+    if all_mail:
+        return all_mail[:1]
+    return [f for f in found.values() if f.role.counts]
+
+
+def _labels_role(labels: Sequence[Any]) -> FolderRole:
+    names = {lab.decode() if isinstance(lab, bytes) else str(lab) for lab in labels}
+    for label, role in _GMAIL_LABELS.items():  # drafts, spam, trash win over sent
+        if label in names:
+            return role
+    return FolderRole.NORMAL
+
+
+def _header_bytes(data: dict[bytes, Any]) -> bytes:
+    for key, value in data.items():
+        if key.startswith(b"BODY[HEADER.FIELDS"):
+            return value or b""
+    return b""
+
+
+def _tls_message(exc: ssl.SSLError) -> str:
+    return getattr(exc, "verify_message", None) or exc.reason or str(exc)
+
+
+class ImapConnector:
+    """A logged-in IMAP session; see the module docstring."""
+
+    def __init__(self, settings: ImapSettings, client: imapclient.IMAPClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    def __enter__(self) -> ImapConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except Exception:  # the connection may already be gone
+            with contextlib.suppress(Exception):
+                self.client.shutdown()
+
+    def folders(self) -> list[Folder]:
+        return choose_folders(self.client.list_folders(), self.settings.folders)
+
+    def batches(self, state: SyncState) -> Iterator[Batch]:
+        try:
+            yield from self._batches(state)
+        except (OSError, imapclient.exceptions.IMAPClientAbortError) as exc:
+            raise ConnectError(f"{self.settings.host}: connection lost: {exc}") from exc
+        except imapclient.exceptions.IMAPClientError as exc:
+            raise ConnectorError(f"{self.settings.host}: server error: {exc}") from exc
+
+    def _batches(self, state: SyncState) -> Iterator[Batch]:
+        plan: list[tuple[Folder, int, int, int]] = []  # folder, uidvalidity, first uid, uidnext
+        for folder in self.folders():
+            status = self.client.folder_status(folder.name, [b"UIDVALIDITY", b"UIDNEXT"])
+            validity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
+            saved = state.get(folder.name) or {}
+            first = 1
+            if saved.get("uidvalidity") == validity:
+                first = int(saved.get("last_uid", 0)) + 1
+            if first < uidnext:
+                plan.append((folder, validity, first, uidnext))
+        expected = sum(uidnext - first for _, _, first, uidnext in plan)
+        for folder, validity, first, _ in plan:
+            yield from self._read_folder(folder, validity, first, expected)
+
+    def _read_folder(self, folder: Folder, validity: int, first: int,
+                     expected: int) -> Iterator[Batch]:
+        selected = self.client.select_folder(folder.name, readonly=True)
+        if int(selected.get(b"UIDVALIDITY", validity)) != validity:
+            return  # changed between STATUS and SELECT: the next pass starts over
+        last = int(selected.get(b"UIDNEXT", first)) - 1
+        items = [_FETCH_HEADERS, "INTERNALDATE"]
+        if folder.gmail_all:
+            items.append("X-GM-LABELS")
+        low, step = first, BATCH_SIZE
+        while low <= last:
+            high = min(low + step - 1, last)
+            response = self.client.fetch(f"{low}:{high}", items)
+            records = []
+            for uid in sorted(response):
+                if not low <= uid <= high:
+                    continue
+                data = response[uid]
+                role = folder.role
+                if folder.gmail_all:
+                    role = _labels_role(data.get(b"X-GM-LABELS", ()))
+                server_time = data.get(b"INTERNALDATE")
+                records.append(
+                    HeaderRecord(
+                        headers=_header_bytes(data),
+                        server_time=server_time if isinstance(server_time, datetime) else None,
+                        folder=folder.name,
+                        role=role,
+                    )
+                )
+            yield Batch(
+                records=records,
+                state={folder.name: {"uidvalidity": validity, "last_uid": high}},
+                expected_total=expected,
+            )
+            step = BATCH_SIZE if records else min(step * 2, _MAX_STEP)
+            low = high + 1
+
+
+def connect(settings: ImapSettings, password: str) -> ImapConnector:
+    """Connect and log in; raises a ConnectorError subclass with a one-line reason."""
+    if settings.security == "plain" and not settings.allow_insecure:
+        raise InsecureError("plain-text IMAP refused: set allow_insecure = true to allow it")
+    context = ssl.create_default_context()
+    if settings.ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectorError(f"ca_file {settings.ca_file}: cannot load: {exc}") from None
+    tls = settings.security == "tls"
+    port = settings.port or (993 if tls else 143)
+    where = f"{settings.host}:{port}"
+    try:
+        client = imapclient.IMAPClient(
+            settings.host, port=port, ssl=tls, ssl_context=context, timeout=settings.timeout
+        )
+        if settings.security == "starttls":
+            client.starttls(context)
+    except ssl.SSLCertVerificationError as exc:
+        raise TLSError(f"{where}: certificate not trusted: {_tls_message(exc)}") from None
+    except ssl.SSLError as exc:
+        raise TLSError(f"{where}: TLS failed: {_tls_message(exc)}") from None
+    except TimeoutError:
+        raise ConnectError(f"{where}: timed out connecting") from None
+    except (OSError, imapclient.exceptions.IMAPClientError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConnectError(f"{where}: cannot connect: {reason}") from None
+    client.normalise_times = False  # keep INTERNALDATE timezone-aware
+    try:
+        client.login(settings.username, password)
+    except imapclient.exceptions.LoginError as exc:
+        client.shutdown()
+        raise AuthError(f"{where}: login failed for {settings.username}: {exc}") from None
+    except (OSError, imapclient.exceptions.IMAPClientError) as exc:
+        client.shutdown()
+        raise ConnectError(f"{where}: login aborted: {exc}") from None
+    return ImapConnector(settings, client)

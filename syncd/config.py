@@ -1,0 +1,244 @@
+"""The TOML configuration: where it lives, what it may say, frozen dataclasses.
+
+Every key is checked on load. An unknown key, a wrong type or a bad duration
+raises :class:`ConfigError`, whose message is one line naming the file and the
+key. Account tables are validated against the settings dataclass of their
+connector (see ``syncd.accounts``), so a connector declares its own keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from syncd.durations import parse_duration
+
+APP = "weakties"
+
+
+class ConfigError(Exception):
+    """A problem in the config file; the message names the file and the key."""
+
+
+def default_config_path() -> Path:
+    if env := os.environ.get("WEAKTIES_CONFIG"):
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_database_url() -> str:
+    path = Path(platformdirs.user_data_dir(APP)) / "weakties.db"
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    addresses: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    cadence: timedelta = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Privacy:
+    store_subjects: bool = True
+
+
+@dataclass(frozen=True)
+class Tag:
+    cadence: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """One [[account]] table: its name and type, and the connector's settings."""
+
+    name: str
+    type: str
+    settings: Any  # the connector's settings dataclass, e.g. ImapSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    identity: Identity = field(default_factory=Identity)
+    defaults: Defaults = field(default_factory=Defaults)
+    database: Database = field(default_factory=Database)
+    privacy: Privacy = field(default_factory=Privacy)
+    tags: dict[str, Tag] = field(default_factory=dict)
+    accounts: list[Account] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("WEAKTIES_DB") or self.database.url or default_database_url()
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts) or "none"
+        raise ConfigError(f"{self.path}: no account named {name!r} (configured: {known})")
+
+    def my_addresses(self) -> list[str]:
+        """My identities: [identity] addresses plus account usernames that are addresses."""
+        found = list(self.identity.addresses)
+        for account in self.accounts:
+            username = getattr(account.settings, "username", None)
+            if username and "@" in username:
+                found.append(username)
+        return found
+
+    def cadence_for(self, own: timedelta | None, tags: list[str]) -> timedelta:
+        """The contact's cadence, else the shortest of its tags', else the default."""
+        if own is not None:
+            return own
+        tagged = [self.tags[t].cadence for t in tags if t in self.tags and self.tags[t].cadence]
+        return min(tagged) if tagged else self.defaults.cadence
+
+
+# --- validation -------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    if tp is timedelta:
+        return "a duration such as '90d'"
+    if typing.get_origin(tp) is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(tp)))
+    if typing.get_origin(tp) is list:
+        return "a list of strings"
+    return {str: "a string", int: "an integer", bool: "true or false", float: "a number"}.get(
+        tp, str(tp)
+    )
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; raise ValueError naming ``key``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(value, options[0], key)
+    ok = False
+    if tp is timedelta:
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    elif origin is typing.Literal:
+        ok = value in typing.get_args(tp)
+    elif origin is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, tp)
+    if not ok:
+        raise ValueError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def build(cls: type, table: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a TOML table, checking every key and type."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ValueError(f"{where}.{key}: unknown key (known keys: {known})")
+        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+    for name, f in fields.items():
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if no_default and name not in values:
+            raise ValueError(f"{where}.{name}: missing (required)")
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a settings class's own __post_init__ check
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _account(table: Any, index: int) -> Account:
+    from syncd.accounts import ACCOUNT_TYPES
+
+    where = f"account[{index}]"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table ([[account]])")
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{where}.name: missing (every account needs a name)")
+    where = f"account {name!r}"
+    kind = table.get("type")
+    if kind not in ACCOUNT_TYPES:
+        raise ValueError(f"{where}.type: expected one of {', '.join(ACCOUNT_TYPES)}, got {kind!r}")
+    rest = {k: v for k, v in table.items() if k not in ("name", "type")}
+    return Account(name=name, type=kind, settings=build(ACCOUNT_TYPES[kind].settings, rest, where))
+
+
+_SECTIONS: dict[str, type] = {
+    "identity": Identity,
+    "defaults": Defaults,
+    "database": Database,
+    "privacy": Privacy,
+}
+
+
+def parse(data: dict[str, Any], path: Path) -> Config:
+    """Validate parsed TOML; raises ConfigError naming the file and key."""
+    try:
+        sections: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _SECTIONS:
+                sections[key] = build(_SECTIONS[key], value, key)
+            elif key == "tags":
+                if not isinstance(value, dict):
+                    raise ValueError("tags: expected a table of [tags.NAME] tables")
+                sections["tags"] = {n: build(Tag, t, f"tags.{n}") for n, t in value.items()}
+            elif key == "account":
+                if not isinstance(value, list):
+                    raise ValueError("account: expected [[account]] tables")
+                sections["accounts"] = [_account(t, i) for i, t in enumerate(value)]
+            else:
+                known = ", ".join([*_SECTIONS, "tags", "account"])
+                raise ValueError(f"{key}: unknown section (known: {known})")
+        names = [a.name for a in sections.get("accounts", [])]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"account: the name {dupes[0]!r} is used twice")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return Config(path=path, **sections)
+
+
+def load(path: Path | None = None) -> Config:
+    """Load and validate the config. A missing file is an empty config."""
+    path = path or default_config_path()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return Config(path=path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse(data, path)

@@ -1,0 +1,67 @@
+"""One sync pass over the accounts: connector -> rules -> store.
+
+The engine knows nothing of IMAP or Gmail: it opens each account's connector
+through ``syncd.accounts``, runs every record through the rules, and stores
+each batch with the connector's state in one transaction. One account failing
+(wrong password, host down) is reported and the others still sync; batches
+stored before a failure stay stored, and the next pass resumes after them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connectors.base import ConnectorError
+from syncd.accounts import open_connector
+from syncd.config import Account, Config
+from syncd.rules import identities, interactions
+from syncd.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Called after each stored batch: (account name, messages so far, expected total or None).
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class AccountResult:
+    account: str
+    scanned: int = 0  # messages read from the source this pass
+    new: int = 0  # interactions not recorded before
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def sync_account(store: Store, config: Config, account: Account,
+                 progress: Progress | None = None) -> AccountResult:
+    """Sync one account; never raises for a connector failure (see ``error``)."""
+    result = AccountResult(account.name)
+    me = identities(config.my_addresses())
+    keep_subjects = config.privacy.store_subjects
+    try:
+        with open_connector(account) as connector:
+            for batch in connector.batches(store.load_state(account.name)):
+                found = [i for record in batch.records
+                         for i in interactions(record, me, keep_subjects=keep_subjects)]
+                result.new += store.save_batch(account.name, found, batch.state,
+                                               datetime.now(UTC))
+                result.scanned += len(batch.records)
+                if progress:
+                    progress(account.name, result.scanned, batch.expected_total)
+    except ConnectorError as exc:
+        result.error = str(exc)
+        log.info("account %s failed: %s", account.name, exc)
+    return result
+
+
+def sync_all(store: Store, config: Config, only: str | None = None,
+             progress: Progress | None = None) -> list[AccountResult]:
+    """One pass over every account (or just ``only``)."""
+    accounts = [config.account(only)] if only else config.accounts
+    return [sync_account(store, config, account, progress) for account in accounts]

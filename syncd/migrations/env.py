@@ -1,0 +1,14 @@
+"""Alembic environment: migrates the connection that ``syncd.store`` hands over."""
+
+from alembic import context
+
+from syncd.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,  # SQLite cannot ALTER most things in place
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,176 @@
+"""The product's definition of a contact: HeaderRecord -> Interactions.
+
+Pure functions, no I/O. The rules (documented in README.md):
+
+* Drafts, junk and trash never count.
+* Sent: From is one of my identities (or the message sits in a Sent folder)
+  -> one "sent" interaction for every other address in To, Cc and Bcc.
+* Received: From is someone else -> one "received" interaction with the From
+  address only, unless the message is bulk or automated (List-Id or
+  List-Unsubscribe present, Precedence bulk/list/junk, Auto-Submitted other
+  than "no"). Cc-only addresses of a received message do not count.
+* A message's time is its Date header, unless that is missing, unparseable or
+  more than a day later than the server's received time: then the server time.
+* The dedupe key is the Message-ID, else a hash of From + Date + Subject, so a
+  message seen in several folders or accounts counts once.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import enum
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from connectors.base import FolderRole, HeaderRecord
+from syncd.addresses import decode_words, normalize, parse_list
+
+_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+_BULK_PRECEDENCE = {"bulk", "list", "junk"}
+_DATE_SLACK = timedelta(days=1)
+_SUBJECT_MAX = 500
+
+
+class Direction(enum.StrEnum):
+    SENT = "sent"
+    RECEIVED = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One correspondent touched by one message, in one direction."""
+
+    address: str  # normalised
+    name: str  # display name as written in the header, decoded ('' if none)
+    direction: Direction
+    at: datetime  # aware, UTC
+    dedupe_key: str
+    message_id: str | None
+    subject: str | None
+    folder: str
+
+
+def identities(addresses: Iterable[str]) -> frozenset[str]:
+    """My own addresses, normalised; invalid ones are ignored."""
+    return frozenset(n for a in addresses if (n := normalize(a)) is not None)
+
+
+def _fields(raw: bytes) -> dict[str, list[str]]:
+    """Header name (lower case) -> raw values, 8-bit bytes kept as surrogates."""
+    fields: dict[str, list[str]] = {}
+    for name, value in _PARSER.parsebytes(raw).raw_items():
+        fields.setdefault(name.lower(), []).append(value)
+    return fields
+
+
+def _first(fields: dict[str, list[str]], name: str) -> str:
+    return _text(fields.get(name, [""])[0])
+
+
+def _text(value: str) -> str:
+    """A header value as text: 8-bit bytes read as UTF-8, RFC 2047 decoded."""
+    text = value
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # compat32 keeps raw 8-bit bytes as surrogates
+        text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    return decode_words(" ".join(text.split()))
+
+
+def message_time(date_header: str | None, server_time: datetime | None) -> datetime | None:
+    """The Date header, or the server time where Date is missing or implausible."""
+    server = server_time.astimezone(UTC) if server_time is not None else None
+    at: datetime | None = None
+    if date_header:
+        try:
+            at = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            at = None
+        if at is not None:
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if at is None or (server is not None and at > server + _DATE_SLACK):
+        return server
+    return at
+
+
+def is_bulk(fields: dict[str, list[str]]) -> bool:
+    """Mailing lists, newsletters and machine-sent mail."""
+    if "list-id" in fields or "list-unsubscribe" in fields:
+        return True
+    if _first(fields, "precedence").strip().lower() in _BULK_PRECEDENCE:
+        return True
+    auto = _first(fields, "auto-submitted").split(";")[0].strip().lower()
+    return bool(auto) and auto != "no"
+
+
+def _message_id(raw: str) -> str | None:
+    raw = raw.strip()
+    if "<" in raw and ">" in raw:
+        raw = raw[raw.index("<") : raw.index(">", raw.index("<")) + 1]
+    return raw or None
+
+
+def dedupe_key(message_id: str | None, sender: str, date: str, subject: str) -> str:
+    """Message-ID when there is one, else a digest of From + Date + Subject."""
+    if message_id:
+        return "mid:" + message_id
+    digest = hashlib.sha256("\0".join((sender, date, subject)).encode()).hexdigest()
+    return "hdr:" + digest[:40]
+
+
+def interactions(
+    record: HeaderRecord, me: frozenset[str], *, keep_subjects: bool = True
+) -> list[Interaction]:
+    """Everything one message means, per the rules in the module docstring."""
+    if not record.role.counts:
+        return []
+    fields = _fields(record.headers)
+    senders = parse_list(_first(fields, "from"))
+    sender = senders[0][1] if senders else ""
+    from_me = sender in me or record.role is FolderRole.SENT
+    if not from_me and (not sender or is_bulk(fields)):
+        return []
+
+    date_raw = _first(fields, "date")
+    at = message_time(date_raw, record.server_time)
+    if at is None:
+        return []
+    subject = _first(fields, "subject")
+    message_id = _message_id(_first(fields, "message-id"))
+    key = dedupe_key(message_id, sender, date_raw, subject)
+
+    if from_me:
+        direction = Direction.SENT
+        recipients = [
+            pair
+            for field in ("to", "cc", "bcc")
+            for value in fields.get(field, [])
+            for pair in parse_list(_text(value))
+        ]
+    else:
+        direction = Direction.RECEIVED
+        recipients = senders[:1]
+
+    seen: set[str] = set()
+    result = []
+    for name, address in recipients:
+        if address in me or address in seen:
+            continue
+        seen.add(address)
+        result.append(
+            Interaction(
+                address=address,
+                name=name,
+                direction=direction,
+                at=at,
+                dedupe_key=key,
+                message_id=message_id,
+                subject=subject[:_SUBJECT_MAX] if keep_subjects else None,
+                folder=record.folder,
+            )
+        )
+    return result

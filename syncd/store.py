@@ -1,0 +1,342 @@
+"""The database: opening it safely, writing sync batches, and the queries.
+
+* SQLite by default, in WAL mode with a busy timeout so the CLI and a running
+  daemon never trip over each other; the file is created 0600 in a 0700
+  directory. Any other SQLAlchemy URL works too.
+* Migrations (Alembic) are applied automatically when the schema is behind.
+* :meth:`Store.save_batch` writes a batch of interactions and the connector's
+  state in one transaction, idempotently: replaying a batch changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from syncd import models
+from syncd.addresses import normalize
+from syncd.rules import Interaction
+
+#: The newest migration in syncd/migrations/versions (a test keeps them in step).
+SCHEMA_HEAD = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(Exception):
+    """A request the database cannot satisfy (unknown contact, duplicate address...)."""
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """A tracked contact and what the store knows of it."""
+
+    id: int
+    name: str
+    emails: list[str]
+    cadence: timedelta | None  # the contact's own; None means tag or default
+    tags: list[str]
+    snoozed_until: datetime | None
+    created_at: datetime
+    last_sent: datetime | None
+    last_received: datetime | None
+    last_touch: datetime | None
+
+    @property
+    def last_contact(self) -> datetime | None:
+        return max((t for t in (self.last_sent, self.last_received, self.last_touch) if t),
+                   default=None)
+
+    @property
+    def last_direction(self) -> str | None:
+        """'sent', 'received' or 'touch': which way the last contact went."""
+        last = self.last_contact
+        for name, at in (("sent", self.last_sent), ("received", self.last_received),
+                         ("touch", self.last_touch)):
+            if last is not None and at == last:
+                return name
+        return None
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the database's directory 0700 and the file 0600 before SQLite does."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _migrate(engine: Engine) -> None:
+    with engine.connect() as conn:
+        current = None
+        if inspect(conn).has_table("alembic_version"):
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if current == SCHEMA_HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the interactions table."""
+    table = models.Interaction.__table__
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise StoreError(f"database {engine.dialect.name} is not supported (sqlite, postgresql)")
+    return insert(table).on_conflict_do_nothing()
+
+
+class Store:
+    """The open database. Create with :func:`open_store`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._insert = _insert_ignoring_duplicates(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- sync --------------------------------------------------------------
+
+    def load_state(self, account: str) -> dict[str, dict[str, Any]]:
+        with self.session() as s:
+            rows = s.scalars(select(models.SyncState).where(models.SyncState.account == account))
+            return {row.scope: dict(row.state) for row in rows}
+
+    def save_batch(self, account: str, found: Sequence[Interaction],
+                   state: dict[str, dict[str, Any]], now: datetime) -> int:
+        """Store interactions and the connector state together; returns how many were new."""
+        rows = [
+            {"address": i.address, "name": i.name[:200], "direction": str(i.direction),
+             "at": i.at, "account": account, "folder": i.folder, "message_id": i.message_id,
+             "subject": i.subject, "dedupe_key": i.dedupe_key}
+            for i in found
+        ]
+        with self.session() as s:
+            new = 0
+            if rows:
+                before = self._count(s)
+                s.execute(self._insert, rows)
+                new = self._count(s) - before
+            for scope, value in state.items():
+                s.merge(models.SyncState(account=account, scope=scope, state=value,
+                                         updated_at=now))
+        return new
+
+    def _count(self, s: Session) -> int:
+        if self.engine.dialect.name == "sqlite":
+            return int(s.execute(text("SELECT total_changes()")).scalar() or 0)
+        return int(s.execute(select(func.count()).select_from(models.Interaction)).scalar() or 0)
+
+    def last_synced(self, account: str) -> datetime | None:
+        with self.session() as s:
+            return s.scalar(select(func.max(models.SyncState.updated_at))
+                            .where(models.SyncState.account == account))
+
+    # --- contacts ----------------------------------------------------------
+
+    def _get(self, s: Session, name: str) -> models.Contact:
+        contact = s.scalar(select(models.Contact).where(func.lower(models.Contact.name)
+                                                        == name.strip().lower()))
+        if contact is None:
+            raise StoreError(f"no contact named {name!r}")
+        return contact
+
+    def _claim(self, s: Session, contact: models.Contact, emails: Iterable[str]) -> None:
+        for display in emails:
+            address = normalize(display)
+            if address is None:
+                raise StoreError(f"not an e-mail address: {display!r}")
+            if any(e.address == address for e in contact.emails):
+                continue
+            owner = s.scalar(select(models.ContactEmail)
+                             .where(models.ContactEmail.address == address))
+            if owner is not None:
+                raise StoreError(f"{display} already belongs to {owner.contact.name!r}")
+            contact.emails.append(models.ContactEmail(address=address, display=display.strip()))
+            s.flush()
+
+    def add_contact(self, name: str, emails: Sequence[str], cadence: timedelta | None,
+                    tags: Sequence[str], now: datetime) -> None:
+        name = name.strip()
+        if not name:
+            raise StoreError("a contact needs a name")
+        with self.session() as s:
+            try:
+                self._get(s, name)
+            except StoreError:
+                pass
+            else:
+                raise StoreError(f"a contact named {name!r} exists already")
+            contact = models.Contact(name=name, cadence_seconds=_seconds(cadence), created_at=now,
+                                     tags=[models.ContactTag(tag=t) for t in sorted(set(tags))])
+            s.add(contact)
+            self._claim(s, contact, emails)
+
+    def edit_contact(self, name: str, *, new_name: str | None = None,
+                     add_emails: Sequence[str] = (), remove_emails: Sequence[str] = (),
+                     cadence: timedelta | None = None, clear_cadence: bool = False,
+                     add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> None:
+        with self.session() as s:
+            contact = self._get(s, name)
+            if new_name and new_name.strip().lower() != contact.name.lower():
+                try:
+                    self._get(s, new_name)
+                except StoreError:
+                    pass
+                else:
+                    raise StoreError(f"a contact named {new_name!r} exists already")
+            if new_name:
+                contact.name = new_name.strip()
+            for display in remove_emails:
+                address = normalize(display)
+                match = [e for e in contact.emails if e.address == address]
+                if not match:
+                    raise StoreError(f"{contact.name!r} has no address {display}")
+                contact.emails.remove(match[0])
+            s.flush()
+            self._claim(s, contact, add_emails)
+            if clear_cadence:
+                contact.cadence_seconds = None
+            elif cadence is not None:
+                contact.cadence_seconds = _seconds(cadence)
+            tags = ({t.tag for t in contact.tags} | set(add_tags)) - set(remove_tags)
+            contact.tags = [t for t in contact.tags if t.tag in tags]
+            have = {t.tag for t in contact.tags}
+            contact.tags += [models.ContactTag(tag=t) for t in sorted(tags - have)]
+
+    def remove_contact(self, name: str) -> None:
+        with self.session() as s:
+            s.delete(self._get(s, name))
+
+    def add_touch(self, name: str, at: datetime, note: str | None) -> None:
+        with self.session() as s:
+            contact = self._get(s, name)
+            contact.touches.append(models.Touch(at=at, note=note))
+
+    def snooze(self, name: str, until: datetime | None) -> str:
+        with self.session() as s:
+            contact = self._get(s, name)
+            contact.snoozed_until = until
+            return contact.name
+
+    def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
+        """Tracked contacts with their last sent / received / touch times."""
+        Ix, Em = models.Interaction, models.ContactEmail
+        with self.session() as s:
+            query = select(models.Contact).options(selectinload(models.Contact.emails),
+                                                   selectinload(models.Contact.tags))
+            if names is not None:
+                query = query.where(func.lower(models.Contact.name)
+                                    .in_([n.lower() for n in names]))
+            contacts = list(s.scalars(query.order_by(models.Contact.name)))
+            last: dict[tuple[int, str], datetime] = {}
+            rows = s.execute(select(Em.contact_id, Ix.direction, func.max(Ix.at))
+                             .join(Ix, Ix.address == Em.address)
+                             .group_by(Em.contact_id, Ix.direction))
+            for contact_id, direction, at in rows:
+                last[(contact_id, direction)] = _aware(at)
+            for contact_id, at in s.execute(select(models.Touch.contact_id,
+                                                   func.max(models.Touch.at))
+                                            .group_by(models.Touch.contact_id)):
+                last[(contact_id, "touch")] = _aware(at)
+            return [
+                ContactFacts(
+                    id=c.id, name=c.name, emails=[e.display for e in c.emails],
+                    cadence=timedelta(seconds=c.cadence_seconds)
+                    if c.cadence_seconds is not None else None,
+                    tags=[t.tag for t in c.tags], snoozed_until=c.snoozed_until,
+                    created_at=c.created_at, last_sent=last.get((c.id, "sent")),
+                    last_received=last.get((c.id, "received")),
+                    last_touch=last.get((c.id, "touch")),
+                )
+                for c in contacts
+            ]
+
+    def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
+        """The latest interactions and touches behind a contact's dates, newest first,
+        one entry per message."""
+        Ix = models.Interaction
+        with self.session() as s:
+            contact = self._get(s, name)
+            addresses = [e.address for e in contact.emails]
+            entries: list[dict[str, Any]] = [
+                {"at": t.at, "direction": "touch", "address": None, "account": None,
+                 "folder": None, "message_id": None, "subject": t.note}
+                for t in contact.touches
+            ]
+            seen: set[str] = set()
+            rows = s.scalars(select(Ix).where(Ix.address.in_(addresses))
+                             .order_by(Ix.at.desc(), Ix.id.desc()).limit(limit * 4 + 10))
+            for row in rows:
+                if row.dedupe_key in seen:
+                    continue
+                seen.add(row.dedupe_key)
+                entries.append({"at": row.at, "direction": row.direction, "address": row.address,
+                                "account": row.account, "folder": row.folder,
+                                "message_id": row.message_id, "subject": row.subject})
+            entries.sort(key=lambda e: e["at"], reverse=True)
+            return contact.name, [e.display for e in contact.emails], entries[:limit]
+
+
+def _seconds(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds())
+
+
+def _aware(at: datetime) -> datetime:
+    return models.UTCDateTime().process_result_value(at, None) if at.tzinfo is None else at
+
+
+def open_store(url: str) -> Store:
+    """Open (creating and migrating as needed) the database at ``url``."""
+    parsed = make_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        try:
+            _prepare_sqlite_file(Path(parsed.database).expanduser())
+        except OSError as exc:
+            raise StoreError(f"database {parsed.database}: {exc.strerror}") from None
+    try:
+        engine = create_engine(url, connect_args={"timeout": 15} if is_sqlite else {})
+        if is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        _migrate(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {parsed.render_as_string(hide_password=True)}: "
+                         f"{exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
+                         ) from None
+    return Store(engine)
