@@ -127,7 +127,8 @@ def check_endpoint(url: str) -> None:
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(host).is_loopback:
                 return
-    raise ValueError(f"api_endpoint {url!r}: expected https://..., or http:// on a loopback address")
+    raise ValueError(f"api_endpoint {url!r}: expected https://..., "
+                     "or http:// on a loopback address")
 
 
 # --- credentials ------------------------------------------------------------
@@ -256,6 +257,16 @@ def retryable(exc: HttpError) -> bool:
 
 def _retry_after(exc: HttpError) -> float | None:
     return parse_retry_after(exc.resp.get("retry-after"))
+
+
+def full_cursor(start_hid: str, page_token: str | None, next_token: str | None,
+                done: int, page_len: int) -> dict[str, Any]:
+    """The state once ``done`` ids of the page at ``page_token`` are stored."""
+    if done < page_len:
+        return {"full": {"start_history_id": start_hid, "page_token": page_token, "done": done}}
+    if next_token:
+        return {"full": {"start_history_id": start_hid, "page_token": next_token, "done": 0}}
+    return {"history_id": start_hid}
 
 
 class _HistoryExpired(Exception):
@@ -437,10 +448,11 @@ class GmailConnector:
     def profile(self) -> dict[str, Any]:
         return self._call("getProfile", self.service.users().getProfile(userId="me"))
 
-    def batches(self, state: SyncState) -> Iterator[Batch]:
-        self.stats = PassStats()
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn library exceptions into ConnectorErrors with one line for the user."""
         try:
-            yield from self._batches(state)
+            yield
         except google.auth.exceptions.RefreshError as exc:
             raise self._auth_failed(exc) from None
         except google.auth.exceptions.TransportError as exc:
@@ -453,6 +465,17 @@ class GmailConnector:
             raise ConnectorError(f"Gmail API {status} for {where}: {exc.reason}") from None
         except (httplib2.HttpLib2Error, OSError) as exc:
             raise ConnectError(f"{self.settings.endpoint}: {exc}") from None
+
+    def address(self) -> str:
+        """The mailbox's address (one getProfile call); checks the authorization works."""
+        with self._errors():
+            return str(self.profile()["emailAddress"])
+
+    def batches(self, state: SyncState) -> Iterator[Batch]:
+        self.stats = PassStats()
+        try:
+            with self._errors():
+                yield from self._batches(state)
         finally:
             s = self.stats
             log.info("gmail pass: %d messages, %d quota units, %d requests, %d retries, "
@@ -492,24 +515,17 @@ class GmailConnector:
             ids = [m["id"] for m in page.get("messages") or []]
             next_token = page.get("nextPageToken")
 
-            def cursor_at(done: int, ids: list[str] = ids, token: str | None = page_token,
-                          next_token: str | None = next_token) -> dict[str, Any]:
-                if done < len(ids):
-                    return {"full": {"start_history_id": start_hid, "page_token": token,
-                                     "done": done}}
-                if next_token:
-                    return {"full": {"start_history_id": start_hid, "page_token": next_token,
-                                     "done": 0}}
-                return {"history_id": start_hid}
-
             yielded = False
             for low in range(skip, len(ids), self.batch_size):
                 chunk = ids[low:low + self.batch_size]
                 records = self.fetch(chunk)
-                yield Batch(records, {STATE_SCOPE: cursor_at(low + len(chunk))}, expected)
+                cursor = full_cursor(start_hid, page_token, next_token, low + len(chunk),
+                                     len(ids))
+                yield Batch(records, {STATE_SCOPE: cursor}, expected)
                 yielded = True
             if not yielded:
-                yield Batch([], {STATE_SCOPE: cursor_at(len(ids))}, expected)
+                cursor = full_cursor(start_hid, page_token, next_token, len(ids), len(ids))
+                yield Batch([], {STATE_SCOPE: cursor}, expected)
             if not next_token:
                 return
             page_token, skip = next_token, 0

@@ -7,13 +7,18 @@ the engine asks :func:`open_connector` for a logged-in :class:`Connector`.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors import imap
+from connectors import gmail, imap
 from connectors.base import Connector, ConnectorError
+from syncd import tokens
 from syncd.config import Account
-from syncd.secrets import SecretError, get_secret
+from syncd.secrets import SecretError, ensure_keyring, get_secret
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,31 @@ def _open_imap(account: Account) -> Connector:
     return imap.connect(settings, password)
 
 
+def _gmail_saver(account: Account) -> Callable[[str], None]:
+    settings: gmail.GmailSettings = account.settings
+
+    def save(token_json: str) -> None:
+        try:
+            tokens.save_token(account.name, settings.token_file, token_json)
+        except SecretError as exc:  # not fatal: the next pass refreshes again
+            log.warning("%s", exc)
+
+    return save
+
+
+def _open_gmail(account: Account) -> Connector:
+    settings: gmail.GmailSettings = account.settings
+    try:
+        token_json = tokens.load_token(account.name, settings.token_file)
+    except SecretError as exc:
+        raise ConnectorError(str(exc)) from None
+    return gmail.connect(settings, token_json, save_token=_gmail_saver(account),
+                         auth_hint=f"run 'weakties auth {account.name}' again")
+
+
 ACCOUNT_TYPES: dict[str, AccountType] = {
     "imap": AccountType(settings=imap.ImapSettings, open=_open_imap),
+    "gmail": AccountType(settings=gmail.GmailSettings, open=_open_gmail),
 }
 
 
@@ -47,3 +75,21 @@ def check_login(account: Account, secret: str) -> None:
         raise ConnectorError(f"account {account.name!r}: type {account.type} has no password")
     imap.connect(account.settings, secret).close()
 
+
+
+def authorize_gmail(account: Account, *, open_browser: bool = True, port: int = 0,
+                    timeout: float | None = None) -> str:
+    """Run Google's consent flow for a gmail account, check it, store the token.
+
+    Returns the mailbox address. Raises ConnectorError or SecretError.
+    """
+    settings: gmail.GmailSettings = account.settings
+    if not settings.token_file:
+        ensure_keyring()  # fail before the browser dance, not after
+    creds = gmail.authorize(os.path.expanduser(settings.client_secrets),
+                            open_browser=open_browser, port=port, timeout=timeout)
+    with gmail.connect(settings, creds.to_json(),
+                       auth_hint=f"run 'weakties auth {account.name}' again") as connector:
+        address = connector.address()
+        tokens.save_token(account.name, settings.token_file, connector.credentials.to_json())
+    return address

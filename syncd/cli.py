@@ -20,7 +20,7 @@ import click
 from connectors.base import ConnectorError
 from syncd import config as config_mod
 from syncd import engine, lapses, secrets
-from syncd.accounts import check_login
+from syncd.accounts import authorize_gmail, check_login
 from syncd.durations import format_cadence, format_duration, parse_duration
 from syncd.store import Store, StoreError, open_store
 
@@ -162,10 +162,24 @@ def sync(app: App, once: bool, only: str | None) -> None:
 
 @main.command()
 @click.argument("account")
+@click.option("--no-browser", is_flag=True,
+              help="Gmail: print the authorization URL instead of opening a browser.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Gmail: loopback port for Google's redirect (0 = any free port).")
 @pass_app
-def auth(app: App, account: str) -> None:
-    """Store ACCOUNT's password in the keyring, after checking it with the server."""
+def auth(app: App, account: str, no_browser: bool, port: int) -> None:
+    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
     acct = app.config.account(account)
+    if acct.type == "gmail":
+        if no_browser:
+            click.echo("Open the URL below in a browser. The browser must reach this "
+                       "machine's loopback port (on a remote box: ssh -L PORT:localhost:PORT, "
+                       "with a fixed --port).", err=True)
+        address = authorize_gmail(acct, open_browser=not no_browser, port=port)
+        where = acct.settings.token_file or "the keyring"
+        click.echo(f"{acct.name}: authorized for {address} (read-only metadata); "
+                   f"token stored in {where}")
+        return
     secrets.ensure_keyring()
     password = click.prompt(f"Password for {acct.settings.username} on {acct.settings.host}",
                             hide_input=True, err=True)
