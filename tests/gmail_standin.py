@@ -84,6 +84,7 @@ class Fault:
     status: int  # 429, 500, 503 or 403 (rate limit)
     where: str  # "single", "batch" (the whole batch request), "part" or "any"
     retry_after: str | None = None
+    reason: str | None = None  # for a 403: default userRateLimitExceeded
 
 
 @dataclass
@@ -245,10 +246,10 @@ class GmailStandin:
             self.history = [r for r in self.history if r["id"] >= self.oldest_history]
 
     def fail(self, count: int, status: int = 429, where: str = "any",
-             retry_after: str | None = "1") -> None:
+             retry_after: str | None = "1", reason: str | None = None) -> None:
         """Answer the next ``count`` matching requests with ``status``."""
         for _ in range(count):
-            self.faults.append(Fault(status, where, retry_after))
+            self.faults.append(Fault(status, where, retry_after, reason))
 
     # --- observation ---
 
@@ -276,6 +277,9 @@ class GmailStandin:
         if fault.status == 429:
             body = google_error(429, "Too many concurrent requests for user.",
                                 "rateLimitExceeded", "RESOURCE_EXHAUSTED")
+        elif fault.status == 403 and fault.reason == "domainPolicy":
+            body = google_error(403, "The domain administrators have disabled Gmail apps.",
+                                "domainPolicy", "PERMISSION_DENIED")
         elif fault.status == 403:
             body = google_error(403, "User-rate limit exceeded.", "userRateLimitExceeded",
                                 "PERMISSION_DENIED", domain="usageLimits")
