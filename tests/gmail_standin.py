@@ -108,7 +108,7 @@ class GmailStandin:
         self.latency = latency  # seconds added to every HTTP request
         self.lock = threading.RLock()
         self.messages: dict[str, Message] = {}
-        self.order: list[str] = []  # newest first
+        self.order: list[str] = []  # in delivery order
         self.history: list[dict[str, Any]] = []  # records, ascending id
         self.history_id = 1000
         self.oldest_history = 1000  # a startHistoryId below this answers 404
@@ -215,7 +215,7 @@ class GmailStandin:
             message = Message(message_id, message_id, list(labels or ["INBOX"]),
                               int(at.timestamp() * 1000), pairs, self.history_id)
             self.messages[message_id] = message
-            self.order.insert(0, message_id)
+            self.order.append(message_id)
             self.history.append({"id": self.history_id, "type": "messageAdded",
                                  "message": message_id})
             return message_id

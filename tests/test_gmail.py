@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from gmail_standin import GmailStandin
 
 from connectors import gmail
 from connectors.base import HEADER_FIELDS, AuthError, FolderRole, HeaderRecord
@@ -25,6 +24,7 @@ from connectors.pacing import Backoff, TokenBucket, parse_retry_after
 from syncd import cli, config, engine
 from syncd.rules import identities, interactions
 from syncd.store import open_store
+from tests.gmail_standin import GmailStandin
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ME = "me@example.com"
