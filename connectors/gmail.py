@@ -315,6 +315,10 @@ class GmailConnector:
         self.service = build("gmail", "v1", http=self._http, static_discovery=True,
                              cache_discovery=False,
                              client_options={"api_endpoint": settings.endpoint})
+        users = self.service.users()  # resources are built on each access: keep them
+        self._messages = users.messages()
+        self._history = users.history()
+        self._users = users
 
     def __enter__(self) -> GmailConnector:
         return self
@@ -376,7 +380,7 @@ class GmailConnector:
             attempt += 1
 
     def _get_request(self, message_id: str) -> Any:
-        return self.service.users().messages().get(
+        return self._messages.get(
             userId="me", id=message_id, format="metadata", metadataHeaders=list(HEADER_FIELDS))
 
     def fetch(self, ids: Sequence[str]) -> list[HeaderRecord]:
@@ -446,7 +450,7 @@ class GmailConnector:
     # --- sync ---
 
     def profile(self) -> dict[str, Any]:
-        return self._call("getProfile", self.service.users().getProfile(userId="me"))
+        return self._call("getProfile", self._users.getProfile(userId="me"))
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -501,7 +505,7 @@ class GmailConnector:
             skip = int(cursor.get("done", 0))
         else:
             start_hid, page_token, skip = str(profile["historyId"]), None, 0
-        messages = self.service.users().messages()
+        messages = self._messages
         while True:
             try:
                 page = self._call("messages.list", messages.list(
@@ -534,7 +538,7 @@ class GmailConnector:
         entries: list[tuple[str, str]] = []  # (message id, history record id), ascending
         seen: set[str] = set()
         latest, token = start, None
-        history = self.service.users().history()
+        history = self._history
         while True:
             try:
                 page = self._call("history.list", history.list(

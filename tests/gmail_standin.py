@@ -536,6 +536,7 @@ class GmailStandin:
 class _Handler(BaseHTTPRequestHandler):
     standin: GmailStandin
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer at once, as Google's servers do
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
