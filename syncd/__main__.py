@@ -1,0 +1,5 @@
+"""``python -m syncd`` runs the weakties CLI."""
+
+from syncd.cli import main
+
+main()
