@@ -34,7 +34,7 @@ def test_contacts_round_trip(env: Env) -> None:
     assert listed == [
         {"name": "Mum", "emails": ["mum@example.net"], "tags": ["family"], "cadence_days": None},
         {"name": "Priya", "emails": ["priya@example.org", "p@work.example"], "tags": ["mentors"],
-         "cadence_days": 180.0}]
+         "cadence_days": 180}]
     ok(env, "contact", "edit", "priya", "--name", "Priya Patel", "--remove-email",
        "p@work.example", "--cadence", "default", "--add-tag", "work")
     [priya] = [c for c in env.json("contact", "list") if c["name"] == "Priya Patel"]
