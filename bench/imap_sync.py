@@ -9,7 +9,7 @@ mailbox, and measures in the same run:
   message (in the same batch size) and parsing them with the stdlib parser;
 * weakties' first ``sync --once`` (a subprocess, as a user runs it), its ratio
   to the baseline, and its peak memory (max RSS of that process);
-* a second ``sync --once`` with nothing new.
+* a second ``sync --once`` with nothing new (the median of three runs).
 
 Targets (issue 2): first sync <= 1.5x baseline, peak memory < 200 MB, no-change
 sync < 0.5 s. The mailbox is warmed (Dovecot builds its index) before timing.
@@ -112,14 +112,16 @@ def main() -> None:
 
         base_s, parsed = baseline(server, user.username)
         first_s, peak_mb, summary = run_weakties(config, db)
-        again_s, _, again = run_weakties(config, db)
+        runs = [run_weakties(config, db) for _ in range(3)]
+        again_s, _, again = sorted(runs)[1]  # the median of three: start-up time is noisy
 
     ratio = first_s / base_s
     print(f"baseline (bare imapclient fetch + parse of {parsed} messages): {base_s:.2f} s")
     print(f"weakties first sync --once: {first_s:.2f} s  [{summary}]")
     print(f"ratio first sync / baseline: {ratio:.2f}x  (target <= 1.5x)")
     print(f"weakties peak memory (max RSS): {peak_mb:.0f} MB  (target < 200 MB)")
-    print(f"weakties no-change sync --once: {again_s:.2f} s  (target < 0.5 s)  [{again}]")
+    print(f"weakties no-change sync --once (median of 3): {again_s:.2f} s  (target < 0.5 s)"
+          f"  [{again}]")
     ok = ratio <= 1.5 and peak_mb < 200 and again_s < 0.5
     print("all targets met" if ok else "TARGET MISSED")
 

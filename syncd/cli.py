@@ -191,14 +191,20 @@ def auth(app: App, account: str, no_browser: bool, port: int) -> None:
 # --- status ------------------------------------------------------------------
 
 
+def _days(delta: timedelta | None) -> int | float | None:
+    if delta is None:
+        return None
+    days = delta.total_seconds() / 86400
+    return int(days) if days == int(days) else round(days, 3)
+
+
 def _standing_json(s: lapses.Standing) -> dict[str, Any]:
     f = s.facts
-    days = s.cadence.total_seconds() / 86400
     return {
         "name": f.name,
         "emails": f.emails,
         "tags": f.tags,
-        "cadence_days": int(days) if days == int(days) else round(days, 3),
+        "cadence_days": _days(s.cadence),
         "last_contact": _iso(f.last_contact),
         "last_direction": f.last_direction,
         "last_sent": _iso(f.last_sent),
@@ -274,7 +280,7 @@ def contact_list(app: App, as_json: bool) -> None:
     contacts = app.store.contacts()
     if as_json:
         _emit_json([{"name": c.name, "emails": c.emails, "tags": c.tags,
-                     "cadence_days": c.cadence.total_seconds() / 86400 if c.cadence else None}
+                     "cadence_days": _days(c.cadence)}
                     for c in contacts])
         return
     _table([[c.name, ", ".join(c.emails), format_cadence(c.cadence) if c.cadence else "default",

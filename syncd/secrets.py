@@ -8,10 +8,10 @@ work at all is refused with a message pointing at ``password_command``.
 from __future__ import annotations
 
 import subprocess
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backend
-import keyring.errors
+if TYPE_CHECKING:  # keyring is imported only when needed: it costs start-up time
+    import keyring.backend
 
 SERVICE = "weakties"
 _INSECURE_BACKENDS = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
@@ -22,6 +22,9 @@ class SecretError(Exception):
 
 
 def ensure_keyring() -> keyring.backend.KeyringBackend:
+    """The keyring, unless it is missing or would keep secrets in a plain file."""
+    import keyring
+
     backend = keyring.get_keyring()
     backends = getattr(backend, "backends", [backend])  # a ChainerBackend wraps several
     usable = [b for b in backends if not type(b).__module__.startswith(_INSECURE_BACKENDS)]
@@ -53,6 +56,8 @@ def get_secret(account: str, password_command: list[str] | None = None) -> str:
     """The account's password (or token): password_command first, else the keyring."""
     if password_command:
         return run_password_command(password_command, account)
+    import keyring.errors
+
     try:
         secret = ensure_keyring().get_password(SERVICE, account)
     except keyring.errors.KeyringError as exc:
@@ -66,6 +71,8 @@ def get_secret(account: str, password_command: list[str] | None = None) -> str:
 
 
 def store_secret(account: str, secret: str) -> None:
+    import keyring.errors
+
     try:
         ensure_keyring().set_password(SERVICE, account, secret)
     except keyring.errors.KeyringError as exc:
