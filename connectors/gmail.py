@@ -37,7 +37,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -64,12 +63,14 @@ from connectors.base import (
     HeaderRecord,
     SyncState,
 )
+from connectors.gmail_settings import DEFAULT_ENDPOINT, SCOPE, GmailSettings, check_endpoint
 from connectors.pacing import Backoff, Sleep, TokenBucket, parse_retry_after
+
+__all__ = ["DEFAULT_ENDPOINT", "SCOPE", "GmailConnector", "GmailSettings", "check_endpoint",
+           "connect"]
 
 log = logging.getLogger(__name__)
 
-SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
-DEFAULT_ENDPOINT = "https://gmail.googleapis.com"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 STATE_SCOPE = "history"
 BATCH_SIZE = 50  # Google advises against batches larger than 50
@@ -93,42 +94,6 @@ _LABEL_ROLES = (
 )
 _RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 _WANTED = {f.lower() for f in HEADER_FIELDS}
-
-
-@dataclass(frozen=True)
-class GmailSettings:
-    """The keys of a ``type = "gmail"`` account table."""
-
-    client_secrets: str  # the user's OAuth desktop client JSON
-    token_file: str | None = None  # default: the OAuth token lives in the keyring
-    api_endpoint: str | None = None  # default: https://gmail.googleapis.com
-    quota_per_minute: int = 5000  # a safe share of Google's 6,000 per user per minute
-
-    def __post_init__(self) -> None:
-        if self.quota_per_minute < 60:
-            raise ValueError("quota_per_minute must be at least 60")
-        if self.api_endpoint is not None:
-            check_endpoint(self.api_endpoint)
-
-    @property
-    def endpoint(self) -> str:
-        return (self.api_endpoint or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def check_endpoint(url: str) -> None:
-    """An endpoint must be https, or plain http on a loopback address only."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname:
-        host = parts.hostname
-        if host == "localhost":
-            return
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(host).is_loopback:
-                return
-    raise ValueError(f"api_endpoint {url!r}: expected https://..., "
-                     "or http:// on a loopback address")
 
 
 # --- credentials ------------------------------------------------------------

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors import gmail, imap
+from connectors import gmail_settings, imap
 from connectors.base import Connector, ConnectorError
 from syncd import tokens
 from syncd.config import Account
@@ -37,7 +37,7 @@ def _open_imap(account: Account) -> Connector:
 
 
 def _gmail_saver(account: Account) -> Callable[[str], None]:
-    settings: gmail.GmailSettings = account.settings
+    settings: gmail_settings.GmailSettings = account.settings
 
     def save(token_json: str) -> None:
         try:
@@ -49,7 +49,9 @@ def _gmail_saver(account: Account) -> Callable[[str], None]:
 
 
 def _open_gmail(account: Account) -> Connector:
-    settings: gmail.GmailSettings = account.settings
+    from connectors import gmail  # google-api-python-client: only when needed
+
+    settings: gmail_settings.GmailSettings = account.settings
     try:
         token_json = tokens.load_token(account.name, settings.token_file)
     except SecretError as exc:
@@ -60,7 +62,7 @@ def _open_gmail(account: Account) -> Connector:
 
 ACCOUNT_TYPES: dict[str, AccountType] = {
     "imap": AccountType(settings=imap.ImapSettings, open=_open_imap),
-    "gmail": AccountType(settings=gmail.GmailSettings, open=_open_gmail),
+    "gmail": AccountType(settings=gmail_settings.GmailSettings, open=_open_gmail),
 }
 
 
@@ -83,7 +85,9 @@ def authorize_gmail(account: Account, *, open_browser: bool = True, port: int = 
 
     Returns the mailbox address. Raises ConnectorError or SecretError.
     """
-    settings: gmail.GmailSettings = account.settings
+    from connectors import gmail
+
+    settings: gmail_settings.GmailSettings = account.settings
     if not settings.token_file:
         ensure_keyring()  # fail before the browser dance, not after
     creds = gmail.authorize(os.path.expanduser(settings.client_secrets),
