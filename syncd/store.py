@@ -323,8 +323,9 @@ class Store:
         queries restricted to those addresses.
         """
         Ix, Em = models.Interaction, models.ContactEmail
-        sent = func.count(sa.distinct(sa.case((Ix.direction == "sent", Ix.dedupe_key))))
-        received = func.count(sa.distinct(sa.case((Ix.direction == "received", Ix.dedupe_key))))
+        # (dedupe key, address, direction) is unique: one row per message and direction.
+        sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
+        received = func.sum(sa.case((Ix.direction == "received", 1), else_=0))
         two_way = (select(Ix.address).where(Ix.address.not_in(select(Em.address)))
                    .group_by(Ix.address).having(sent > 0, received > 0))
         with self.session() as s:
@@ -339,7 +340,7 @@ class Store:
                                          .group_by(Ix.address, day).order_by(Ix.address, day)):
                 found[address].days.append(date.fromisoformat(str(on)[:10]))
             for address, name, count in s.execute(
-                    select(Ix.address, Ix.name, func.count(sa.distinct(Ix.dedupe_key)))
+                    select(Ix.address, Ix.name, func.count())
                     .where(Ix.address.in_(two_way), Ix.name != "")
                     .group_by(Ix.address, Ix.name)):
                 found[address].names[name] = int(count)
