@@ -286,7 +286,7 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
         _emit_json({"name": real_name, "emails": emails,
                     "interactions": [{**e, "at": _iso(e["at"])} for e in entries]})
         return
-    click.echo(f"{real_name} <{', '.join(emails)}>")
+    click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
     if not entries:
         click.echo("  no interactions recorded yet")
     for e in entries:

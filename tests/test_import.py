@@ -165,6 +165,8 @@ def test_linkedin_connections_with_preamble(env: Env, tmp_path: Path) -> None:
     status = {s["name"]: s for s in env.json("status")}
     assert status["Grace Hopper"]["last_contact"] is None
     assert "never" in env.run("status").stdout
+    assert env.run("contact", "show", "Grace Hopper").stdout.startswith(
+        "Grace Hopper (no address)\n  no interactions recorded yet")
 
     assert "0 added, 0 merged, 3 already there" in import_ok(env, path, "--tag", "linkedin")
     assert len(contacts(env)) == 3

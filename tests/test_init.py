@@ -15,6 +15,7 @@ import pexpect
 import pytest
 
 from syncd import configfile, providers
+from syncd.init import gmail_note
 from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import Env, day, message
 from tests.keyring_backend import FileKeyringForTests
@@ -187,6 +188,7 @@ def test_provider_guesses_and_config_text() -> None:
     gmail = providers.guess("Someone@GoogleMail.com")
     assert (gmail.host, gmail.port, gmail.security, gmail.gmail) == ("imap.gmail.com", 993,
                                                                      "tls", True)
+    assert "not available in this version yet" in gmail_note()  # until the Gmail connector
     assert providers.guess("x@hotmail.com").host == "outlook.office365.com"
     assert providers.guess("x@me.com").host == "imap.mail.me.com"
     assert providers.guess("x@posteo.de").host == "posteo.de"
