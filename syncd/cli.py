@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ import click
 
 from connectors.base import ConnectorError
 from syncd import config as config_mod
-from syncd import engine, lapses, secrets
+from syncd import engine, importers, lapses, secrets
+from syncd import init as init_mod
+from syncd import suggest as suggest_mod
 from syncd.accounts import authorize_gmail, check_login
 from syncd.durations import format_cadence, format_duration, parse_duration
-from syncd.store import Store, StoreError, open_store
+from syncd.store import ContactFacts, Draft, Store, StoreError, open_store
+from syncd.suggest import Suggestion
 
 
 class UserError(click.ClickException):
@@ -108,8 +112,8 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """weakties: notices when someone you care about has gone quiet."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if ctx.resilient_parsing:
-        return
+    if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
+        return  # init may have to replace a config that does not load
     try:
         app = App(config_path)
     except config_mod.ConfigError as exc:
@@ -221,19 +225,21 @@ _DIRECTION_WORDS = {"sent": "you wrote", "received": "they wrote", "touch": "in 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--overdue", is_flag=True, help="Only contacts that are overdue.")
+@click.option("--tag", "tags", multiple=True, help="Only contacts with this tag (repeatable).")
 @pass_app
-def status(app: App, as_json: bool, overdue: bool) -> None:
+def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> None:
     """Who is due, most overdue first."""
     now = datetime.now(UTC)
-    rows = lapses.standings(app.store.contacts(), app.config, now)
+    rows = lapses.standings(_tagged(app.store.contacts(), tags), app.config, now)
     if overdue:
         rows = [s for s in rows if s.overdue]
     if as_json:
         _emit_json([_standing_json(s) for s in rows])
         return
     if not rows:
-        click.echo("No contacts yet: add one with 'weakties contact add NAME --email ADDRESS'."
-                   if not overdue else "Nobody is overdue.")
+        click.echo("Nobody is overdue." if overdue else
+                   f"No contact tagged {' or '.join(tags)}." if tags else
+                   "No contacts yet: add one with 'weakties contact add NAME --email ADDRESS'.")
         return
     table = []
     for s in rows:
@@ -274,10 +280,11 @@ def contact_add(app: App, name: str, emails: tuple[str, ...], cadence: timedelta
 
 @contact.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--tag", "tags", multiple=True, help="Only contacts with this tag (repeatable).")
 @pass_app
-def contact_list(app: App, as_json: bool) -> None:
+def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
     """All tracked contacts."""
-    contacts = app.store.contacts()
+    contacts = _tagged(app.store.contacts(), tags)
     if as_json:
         _emit_json([{"name": c.name, "emails": c.emails, "tags": c.tags,
                      "cadence_days": _days(c.cadence)}
@@ -299,7 +306,7 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
         _emit_json({"name": real_name, "emails": emails,
                     "interactions": [{**e, "at": _iso(e["at"])} for e in entries]})
         return
-    click.echo(f"{real_name} <{', '.join(emails)}>")
+    click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
     if not entries:
         click.echo("  no interactions recorded yet")
     for e in entries:
@@ -371,3 +378,198 @@ def snooze(app: App, name: str, duration: str) -> None:
     until = datetime.now(UTC) + delta
     real = app.store.snooze(name, until)
     click.echo(f"{real} snoozed until {until:%Y-%m-%d}")
+
+
+# --- onboarding: suggest, import, init ------------------------------------------
+
+
+def _tagged(contacts: list[ContactFacts], tags: Sequence[str]) -> list[ContactFacts]:
+    """The contacts with any of ``tags``; all of them when no tag is given."""
+    if not tags:
+        return contacts
+    wanted = set(tags)
+    return [c for c in contacts if wanted & set(c.tags)]
+
+
+def _suggestions(store: Store, config: config_mod.Config, limit: int) -> list[Suggestion]:
+    return suggest_mod.suggestions(store.correspondents(), config.my_addresses(),
+                                   datetime.now(UTC), config.defaults.cadence, limit)
+
+
+def _suggestion_json(s: Suggestion) -> dict[str, Any]:
+    return {"name": s.name, "email": s.address,
+            "cadence_days": int(s.cadence.total_seconds() // 86400), "score": s.score,
+            "conversations": s.conversations, "sent": s.sent, "received": s.received,
+            "first_contact": _iso(s.first), "last_contact": _iso(s.last), "reason": s.reason}
+
+
+def _show_suggestions(found: list[Suggestion]) -> None:
+    _table([[str(i), s.name, s.address, format_cadence(s.cadence), s.reason]
+            for i, s in enumerate(found, start=1)],
+           ["#", "NAME", "EMAIL", "CADENCE", "WHY"])
+
+
+def _pick(found: list[Suggestion]) -> list[Suggestion]:
+    """Ask which suggestions to track: '1,3-5', 'all', or Enter for none."""
+    while True:
+        text = click.prompt("Whom to track? Numbers such as 1,3-5, 'all', or Enter for none",
+                            default="", show_default=False)
+        try:
+            return [found[i] for i in suggest_mod.parse_selection(text, len(found))]
+        except ValueError as exc:
+            click.echo(f"  {exc}")
+
+
+def _add_suggested(store: Store, chosen: list[Suggestion]) -> None:
+    drafts = [Draft(s.name, [s.address], s.cadence) for s in chosen]
+    results = store.merge_contacts(drafts, datetime.now(UTC), by_name=False)
+    for s, r in zip(chosen, results, strict=True):
+        if r.outcome == "added":
+            click.echo(f"added {r.contact} <{s.address}>, every {format_cadence(s.cadence)}")
+        else:
+            click.echo(f"{s.address}: not added ({r.reason or r.outcome})")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--add", is_flag=True, help="Track some of them (pick on the terminal).")
+@click.option("--yes", is_flag=True, help="With --add: track every listed one, no questions.")
+@pass_app
+def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
+    """People you have really exchanged mail with but do not track yet, best first.
+
+    Only two-way correspondents (you wrote to them and they wrote to you);
+    each with a cadence from your past rhythm and the reason in words.
+    """
+    if add and as_json:
+        raise UserError("--add and --json do not go together", exit_code=2)
+    if add and not yes and not sys.stdin.isatty():
+        raise UserError("--add needs a terminal to pick on; --yes tracks every listed one",
+                        exit_code=2)
+    found = _suggestions(app.store, app.config, limit)
+    if as_json:
+        _emit_json([_suggestion_json(s) for s in found])
+        return
+    if not found:
+        click.echo("No suggestions: nobody untracked has both written to you and heard "
+                   "from you (run 'weakties sync --once' first?).")
+        return
+    _show_suggestions(found)
+    if add:
+        _add_suggested(app.store, found if yes else _pick(found))
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(importers.FORMATS),
+              help="The file's format (default: detected).")
+@click.option("--tag", "tags", multiple=True, help="Tag everyone imported (repeatable).")
+@click.option("--cadence", callback=_duration,
+              help="Cadence for everyone imported without one of their own, e.g. 1y.")
+@pass_app
+def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...],
+                    cadence: timedelta | None) -> None:
+    """Take in an address book: vCard (.vcf), Google Contacts CSV or LinkedIn Connections.csv.
+
+    Contacts are merged by address (a re-import adds nothing twice), else by
+    the same name; all of it in one transaction.
+    """
+    try:
+        parsed = importers.read(file, fmt)
+    except importers.ImportFileError as exc:
+        raise UserError(str(exc)) from None
+    results = app.store.merge_contacts([Draft(c.name, c.emails) for c in parsed.cards],
+                                       datetime.now(UTC), tags=tags, cadence=cadence)
+    for warning in parsed.warnings:
+        click.echo(f"  {warning}")
+    counts = {k: 0 for k in ("added", "merged", "unchanged", "skipped")}
+    no_address = 0
+    for card, r in zip(parsed.cards, results, strict=True):
+        counts[r.outcome] += 1
+        if r.outcome == "skipped":
+            click.echo(f"  line {card.line}: skipped {card.name or '(no name)'}: {r.reason}")
+        elif r.outcome == "added" and not card.emails:
+            no_address += 1
+    click.echo(f"{file.name} ({parsed.format}): {counts['added']} added, {counts['merged']} "
+               f"merged, {counts['unchanged']} already there, {counts['skipped']} skipped")
+    if no_address:
+        click.echo(f"{no_address} of the added have no e-mail address: they stay 'never' "
+                   "until you give them one (weakties contact edit NAME --add-email ...)")
+
+
+def _service_hint() -> str:
+    """init's last word: how to keep weakties watching (wire 'service install' in here)."""
+    if "service" in main.commands:
+        return "Next: 'weakties service install' keeps weakties syncing in the background."
+    return ("Next: run 'weakties sync --once' regularly (cron or a systemd timer) and "
+            "'weakties status' to see who is due; 'weakties service install' will set that "
+            "up for you once it is available.")
+
+
+@main.command()
+@click.option("--non-interactive", is_flag=True, help="Ask nothing: take the flags below.")
+@click.option("--force", is_flag=True,
+              help="With --non-interactive: replace an existing config (kept as .bak).")
+@click.option("--address", "addresses", multiple=True, help="Your address (repeat for aliases).")
+@click.option("--account-name", help="A short name for the account (default from the domain).")
+@click.option("--username", help="The IMAP login (default: the first --address).")
+@click.option("--host", help="IMAP server (default: guessed from the address).")
+@click.option("--port", type=click.IntRange(1, 65535), help="IMAP port (default 993).")
+@click.option("--security", type=click.Choice(["tls", "starttls"]), help="Default: tls.")
+@click.option("--ca-file", help="An extra CA certificate to trust (self-hosted server).")
+@click.option("--password-command", help="A command that prints the password, e.g. "
+              "'pass show mail' (instead of the keyring).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (for the keyring).")
+@click.option("--no-sync", is_flag=True, help="Do not run the first sync.")
+@click.option("--limit", default=15, show_default=True, type=click.IntRange(min=1),
+              help="How many suggestions to show after the first sync.")
+@click.pass_context
+def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tuple[str, ...],
+         account_name: str | None, username: str | None, host: str | None, port: int | None,
+         security: str | None, ca_file: str | None, password_command: str | None,
+         password_stdin: bool, no_sync: bool, limit: int) -> None:
+    """First run: your addresses, your accounts, the config, the first sync, whom to track."""
+    path = ctx.parent.params.get("config_path") if ctx.parent else None
+    path = path or config_mod.default_config_path()
+    interactive = not non_interactive
+    given = init_mod.Given(
+        addresses=list(addresses), name=account_name, username=username, host=host, port=port,
+        security=security, ca_file=ca_file,
+        password_command=shlex.split(password_command) if password_command else None)
+    if password_stdin:
+        given.password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        config = init_mod.first_run(path, given, interactive=interactive, force=force)
+    except init_mod.InitError as exc:
+        raise UserError(str(exc), exit_code=exc.exit_code) from None
+    if not config.accounts:
+        click.echo(f"{path} has no [[account]]: nothing to sync.")
+    elif no_sync or (interactive and not click.confirm(
+            "Run the first sync now? (headers only; a big mailbox takes a while)",
+            default=True)):
+        click.echo("Sync later with 'weakties sync --once'.")
+    else:
+        store = open_store(config.database_url)
+        try:
+            progress = _progress_bar()
+            results = engine.sync_all(store, config, None, progress)
+            if progress:
+                click.echo("", err=True)
+            for r in results:
+                click.echo(f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions"
+                           if r.ok else f"weakties: error: {r.account}: {r.error}")
+            found = _suggestions(store, config, limit)
+            if found:
+                click.echo("\nPeople you keep exchanging mail with, not tracked yet:")
+                _show_suggestions(found)
+                if interactive:
+                    _add_suggested(store, _pick(found))
+                else:
+                    click.echo("Track them with 'weakties suggest --add'.")
+            else:
+                click.echo("No suggestions yet: 'weakties suggest' after more mail is synced.")
+        finally:
+            store.close()
+    click.echo(_service_hint())

@@ -14,10 +14,11 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -312,6 +313,112 @@ class Store:
             entries.sort(key=lambda e: e["at"], reverse=True)
             return contact.name, [e.display for e in contact.emails], entries[:limit]
 
+    # --- onboarding: suggestions and imports -------------------------------
+
+    def correspondents(self) -> list[Correspondent]:
+        """Untracked addresses with at least one sent AND one received interaction.
+
+        Aggregated in SQL (one GROUP BY over the address index); the distinct
+        contact days and the display names seen come in two more grouped
+        queries restricted to those addresses.
+        """
+        Ix, Em = models.Interaction, models.ContactEmail
+        # (dedupe key, address, direction) is unique: one row per message and direction.
+        sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
+        received = func.sum(sa.case((Ix.direction == "received", 1), else_=0))
+        two_way = (select(Ix.address).where(Ix.address.not_in(select(Em.address)))
+                   .group_by(Ix.address).having(sent > 0, received > 0))
+        with self.session() as s:
+            found: dict[str, Correspondent] = {}
+            rows = s.execute(select(Ix.address, sent, received, func.min(Ix.at), func.max(Ix.at))
+                             .where(Ix.address.in_(two_way)).group_by(Ix.address))
+            for address, n_sent, n_received, first, last in rows:
+                found[address] = Correspondent(address, int(n_sent), int(n_received),
+                                               _aware(first), _aware(last), [], {})
+            day = func.date(Ix.at)
+            for address, on in s.execute(select(Ix.address, day).where(Ix.address.in_(two_way))
+                                         .group_by(Ix.address, day).order_by(Ix.address, day)):
+                found[address].days.append(date.fromisoformat(str(on)[:10]))
+            for address, name, count in s.execute(
+                    select(Ix.address, Ix.name, func.count())
+                    .where(Ix.address.in_(two_way), Ix.name != "")
+                    .group_by(Ix.address, Ix.name)):
+                found[address].names[name] = int(count)
+            return list(found.values())
+
+    def merge_contacts(self, drafts: Sequence[Draft], now: datetime, *,
+                       tags: Sequence[str] = (), cadence: timedelta | None = None,
+                       by_name: bool = True) -> list[Merged]:
+        """Add or merge many contacts in one transaction; one :class:`Merged` per draft.
+
+        A draft joins the contact that owns one of its addresses, else (with
+        ``by_name``) the contact of the same name, else it is added. Joining
+        adds the draft's other addresses and ``tags``, and ``cadence`` where
+        the contact has none of its own. A draft whose addresses belong to two
+        different contacts is skipped. Without ``by_name`` a name already
+        taken gets the first address appended, so nothing is merged by name.
+        """
+        results = []
+        with self.session() as s:
+            for draft in drafts:
+                results.append(self._merge_one(s, draft, now, tags, cadence, by_name))
+                s.flush()
+        return results
+
+    def _merge_one(self, s: Session, draft: Draft, now: datetime, tags: Sequence[str],
+                   cadence: timedelta | None, by_name: bool) -> Merged:
+        addresses: dict[str, str] = {}
+        for display in draft.emails:
+            address = normalize(display)
+            if address is None:
+                raise StoreError(f"not an e-mail address: {display!r}")
+            addresses.setdefault(address, display.strip())
+        name = draft.name.strip()[:200]
+        owners = {}
+        for address in addresses:
+            owner = s.scalar(select(models.ContactEmail)
+                             .where(models.ContactEmail.address == address))
+            if owner is not None:
+                owners[owner.contact.id] = owner.contact
+        if len(owners) > 1:
+            names = " and ".join(repr(c.name) for c in owners.values())
+            return Merged("skipped", name, f"its addresses belong to {names}")
+        if not name and not addresses:
+            return Merged("skipped", "", "no name and no address")
+        own_cadence = draft.cadence or cadence
+        target = next(iter(owners.values()), None)
+        taken = None
+        if target is None and name:
+            taken = s.scalar(select(models.Contact)
+                             .where(func.lower(models.Contact.name) == name.lower()))
+            if by_name:
+                target = taken
+        if target is None:
+            name = name or next(iter(addresses.values()))
+            if taken is not None:
+                name = f"{name} ({next(iter(addresses.values()), '?')})"[:200]
+            contact = models.Contact(name=name, cadence_seconds=_seconds(own_cadence),
+                                     created_at=now,
+                                     tags=[models.ContactTag(tag=t) for t in sorted(set(tags))])
+            s.add(contact)
+            contact.emails += [models.ContactEmail(address=a, display=d)
+                               for a, d in addresses.items()]
+            return Merged("added", name)
+        changed = False
+        have = {e.address for e in target.emails}
+        for address, display in addresses.items():
+            if address not in have:
+                target.emails.append(models.ContactEmail(address=address, display=display))
+                changed = True
+        have_tags = {t.tag for t in target.tags}
+        for tag in sorted(set(tags) - have_tags):
+            target.tags.append(models.ContactTag(tag=tag))
+            changed = True
+        if own_cadence is not None and target.cadence_seconds is None:
+            target.cadence_seconds = _seconds(own_cadence)
+            changed = True
+        return Merged("merged" if changed else "unchanged", target.name)
+
 
 def _seconds(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds())
@@ -340,3 +447,37 @@ def open_store(url: str) -> Store:
                          f"{exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}"
                          ) from None
     return Store(engine)
+
+
+# --- onboarding types (suggest, import) ---------------------------------------
+
+
+@dataclass
+class Correspondent:
+    """What the interactions say about one untracked two-way correspondent."""
+
+    address: str
+    sent: int  # distinct messages I sent them
+    received: int  # distinct messages they sent me
+    first: datetime
+    last: datetime
+    days: list[date]  # distinct days (UTC) with any interaction, ascending
+    names: dict[str, int]  # display names seen -> in how many messages
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A contact to add or merge: a name (may be empty) and its addresses (may be none)."""
+
+    name: str
+    emails: list[str]
+    cadence: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What :meth:`Store.merge_contacts` did with one draft."""
+
+    outcome: str  # "added" | "merged" | "unchanged" | "skipped"
+    contact: str  # the contact's name (for skipped: the draft's)
+    reason: str | None = None  # why it was skipped

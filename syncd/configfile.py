@@ -1,0 +1,123 @@
+"""Writing the config file: a commented TOML for a new user, created privately.
+
+Owns the text ``weakties init`` writes and how it lands on disk: a new
+directory is created 0700, the file 0600, written to a temporary file and
+renamed into place, so a crash never leaves half a config. Replacing an
+existing config keeps the old one beside it as ``config.toml.bak`` (0600).
+Reading and validating stays in ``syncd/config.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ImapAccountDraft:
+    name: str
+    host: str
+    port: int
+    security: str
+    username: str
+    ca_file: str | None = None
+    password_command: list[str] | None = None
+
+
+def _toml(value: object) -> str:
+    # TOML basic strings and arrays of them share JSON's syntax.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render(addresses: list[str], accounts: list[ImapAccountDraft],
+           now: datetime | None = None) -> str:
+    """The config text, with a comment on every section."""
+    when = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    out = [
+        f"# weakties configuration, written by 'weakties init' on {when}. Edit freely:",
+        "# every key is checked when weakties starts (see README.md, Configuration).",
+        "",
+        "[identity]",
+        "# Your own addresses: mail from them counts as sent, to them as received.",
+        "# Each account's username counts too.",
+        f"addresses = {_toml(addresses)}",
+        "",
+        "[defaults]",
+        "# How often to be in touch with a contact that has no cadence of its own:",
+        '# s, min, h, d, w, m or mo (30 days), y (365 days), or words such as "6 months".',
+        'cadence = "180d"',
+        "",
+        "[privacy]",
+        "# false: keep no subjects in the database, only who, when and which way.",
+        "store_subjects = true",
+        "",
+        "# A cadence for everyone with a tag (contacts without a cadence of their own):",
+        "# [tags.family]",
+        '# cadence = "30d"',
+        "",
+        "# Where the database lives (default: your XDG data directory; $WEAKTIES_DB wins):",
+        "# [database]",
+        '# url = "sqlite:////home/me/.local/share/weakties/weakties.db"',
+    ]
+    for account in accounts:
+        out += [
+            "",
+            "[[account]]",
+            f"name = {_toml(account.name)}",
+            'type = "imap"',
+            f"host = {_toml(account.host)}",
+            f"port = {account.port}",
+            f"security = {_toml(account.security)}            # tls | starttls",
+            f"username = {_toml(account.username)}",
+        ]
+        if account.ca_file:
+            out += ["# An extra CA certificate to trust (a self-hosted server):",
+                    f"ca_file = {_toml(account.ca_file)}"]
+        if account.password_command:
+            out += ["# The password is the first line this command prints (run without a shell):",
+                    f"password_command = {_toml(account.password_command)}"]
+        else:
+            out += [f'# The password is in the system keyring (service "weakties", user '
+                    f"{_toml(account.name)});",
+                    f"# 'weakties auth {account.name}' replaces it. Or name a command that "
+                    "prints it:",
+                    '# password_command = ["pass", "show", "mail/work"]']
+        out += ["# Which folders to read (default: all but Drafts, Junk and Trash):",
+                '# folders = ["INBOX", "Sent"]']
+    return "\n".join(out) + "\n"
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def write_private(path: Path, text: str) -> Path | None:
+    """Write ``text`` to ``path`` (0600; a new directory 0700), atomically.
+
+    An existing file is first copied to ``<name>.bak``; returns that path,
+    or None when there was nothing to keep.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    kept = None
+    if path.exists():
+        kept = backup_path(path)
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as old:
+            shutil.copyfileobj(old, out)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return kept

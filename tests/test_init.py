@@ -1,0 +1,204 @@
+"""``weakties init``: scripted against the real Dovecot, and interactive through a pty."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pexpect
+import pytest
+
+from syncd import configfile, providers
+from syncd.init import gmail_note
+from tests.dovecot import Dovecot, ImapUser
+from tests.helpers import Env, day, message
+from tests.keyring_backend import FileKeyringForTests
+
+REPO = Path(__file__).resolve().parent.parent
+ME_ALIAS = "me.alias@example.org"
+
+
+@pytest.fixture
+def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyringForTests())
+    yield path
+    keyring.set_keyring(previous)
+
+
+def _two_way(dovecot: Dovecot, user: ImapUser) -> None:
+    me = user.username
+    dovecot.append(me, "INBOX", message("Priya Patel <priya@example.org>", me, date=day(1),
+                                        message_id="<p1@x>"))
+    dovecot.append(me, "Sent", message(me, "priya@example.org", date=day(2),
+                                       message_id="<p2@x>"))
+
+
+def _flags(dovecot: Dovecot, user: ImapUser) -> list[str]:
+    return ["--host", dovecot.host, "--port", str(dovecot.tls_port),
+            "--ca-file", str(dovecot.ca_file)]
+
+
+def test_non_interactive_writes_a_working_config(tmp_path: Path, dovecot: Dovecot,
+                                                 imap_user: ImapUser,
+                                                 test_keyring: Path) -> None:
+    _two_way(dovecot, imap_user)
+    env = Env(config=tmp_path / "conf" / "config.toml", db=tmp_path / "db" / "weakties.db")
+    result = env.run("init", "--non-interactive", "--address", imap_user.username,
+                     "--address", ME_ALIAS, *_flags(dovecot, imap_user), "--password-stdin",
+                     input=imap_user.password + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Checking" in result.stdout and " ok" in result.stdout
+    assert "example: 2 messages scanned, 2 new interactions" in result.stdout
+    assert "Priya Patel" in result.stdout  # the suggestions after the first sync
+    assert "weakties service install" in result.stdout
+
+    assert stat.S_IMODE(env.config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(env.config.parent.stat().st_mode) == 0o700
+    text = env.config.read_text()
+    assert imap_user.password not in text and imap_user.password not in result.output
+    assert "# Your own addresses" in text  # written with comments
+    data = tomllib.loads(text)
+    assert data["identity"]["addresses"] == [imap_user.username, ME_ALIAS]
+    assert data["account"][0] == {"name": "example", "type": "imap", "host": dovecot.host,
+                                  "port": dovecot.tls_port, "security": "tls",
+                                  "username": imap_user.username,
+                                  "ca_file": str(dovecot.ca_file)}
+    assert json.loads(test_keyring.read_text()) == {"weakties/example": imap_user.password}
+
+    # The config works on its own: a later sync reads the new mail.
+    dovecot.append(imap_user.username, "INBOX", message("bob@example.net", imap_user.username,
+                                                        date=day(3), message_id="<b@x>"))
+    again = env.run("sync", "--once")
+    assert again.exit_code == 0 and "1 messages scanned, 1 new interactions" in again.stdout
+
+
+def test_rerun_refuses_without_force_and_keeps_a_copy(tmp_path: Path, dovecot: Dovecot,
+                                                      imap_user: ImapUser) -> None:
+    env = Env(config=tmp_path / "config.toml", db=tmp_path / "weakties.db")
+    env.config.write_text('[identity]\naddresses = ["old@example.org"]\n')
+    args = ["init", "--non-interactive", "--address", imap_user.username, "--no-sync",
+            *_flags(dovecot, imap_user),
+            "--password-command", f"printf %s {imap_user.password}"]
+    refused = env.run(*args)
+    assert refused.exit_code == 2
+    assert "exists already" in refused.stderr and "--force" in refused.stderr
+    assert env.config.read_text() == '[identity]\naddresses = ["old@example.org"]\n'
+
+    forced = env.run(*args, "--force")
+    assert forced.exit_code == 0, forced.output
+    backup = tmp_path / "config.toml.bak"
+    assert backup.read_text() == '[identity]\naddresses = ["old@example.org"]\n'
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    data = tomllib.loads(env.config.read_text())
+    assert data["account"][0]["password_command"] == ["printf", "%s", imap_user.password]
+    assert env.run("sync", "--once").exit_code == 0
+
+
+def test_wrong_password_writes_nothing(tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser,
+                                       test_keyring: Path) -> None:
+    env = Env(config=tmp_path / "config.toml", db=tmp_path / "weakties.db")
+    result = env.run("init", "--non-interactive", "--address", imap_user.username,
+                     *_flags(dovecot, imap_user), "--password-stdin", input="wrong\n")
+    assert result.exit_code == 1
+    assert "login failed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not env.config.exists() and not test_keyring.exists()
+    missing = env.run("init", "--non-interactive")
+    assert missing.exit_code == 2 and "--address is required" in missing.stderr
+
+
+def test_interactive_keeps_an_existing_config_when_told(tmp_path: Path) -> None:
+    env = Env(config=tmp_path / "config.toml", db=tmp_path / "weakties.db")
+    env.config.write_text("this is not TOML at all\n")  # init still runs on a broken config
+    quit_ = env.run("init", input="quit\n")
+    assert quit_.exit_code == 1 and env.config.read_text() == "this is not TOML at all\n"
+    env.config.write_text('[identity]\naddresses = ["me@example.org"]\n')
+    kept = env.run("init", input="keep\n")
+    assert kept.exit_code == 0, kept.output
+    assert "has no [[account]]" in kept.stdout
+    assert env.config.read_text() == '[identity]\naddresses = ["me@example.org"]\n'
+
+
+def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
+                                            imap_user: ImapUser) -> None:
+    _two_way(dovecot, imap_user)
+    config, db = tmp_path / "config.toml", tmp_path / "weakties.db"
+    keyring_file = tmp_path / "keyring.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEAKTIES_")}
+    env.update({"PYTHONPATH": str(REPO), "WEAKTIES_DB": f"sqlite:///{db}",
+                "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyringForTests",
+                "WEAKTIES_TEST_KEYRING": str(keyring_file), "TERM": "dumb", "COLUMNS": "200"})
+    child = pexpect.spawn(sys.executable, ["-m", "syncd", "--config", str(config), "init"],
+                          env=env, cwd=str(REPO), encoding="utf-8", timeout=60,
+                          dimensions=(50, 200))
+    try:
+        child.expect_exact("Your e-mail addresses")
+        child.sendline(f"{imap_user.username}, {ME_ALIAS}")
+        child.expect_exact("Mail account to read")
+        child.sendline("")  # default: the first address
+        child.expect_exact("IMAP server [imap.example.com]")
+        child.sendline(dovecot.host)
+        child.expect_exact("Port [993]")
+        child.sendline(str(dovecot.tls_port))
+        child.expect_exact("Security (tls, starttls) [tls]")
+        child.sendline("")
+        child.expect_exact("Extra CA certificate")
+        child.sendline(str(dovecot.ca_file))
+        child.expect_exact("A short name for this account [example]")
+        child.sendline("work")
+        child.expect_exact("Keep the password in the system keyring")
+        child.sendline("")
+        child.expect_exact(f"password for {imap_user.username}")
+        child.sendline(imap_user.password)
+        child.expect_exact(" ok")
+        child.expect_exact("Add another account? [y/N]")
+        child.sendline("")
+        child.expect_exact("Run the first sync now?")
+        child.sendline("")
+        child.expect_exact("work: 2 messages scanned, 2 new interactions")
+        child.expect_exact("Priya Patel")
+        child.expect_exact("Whom to track?")
+        child.sendline("7")  # out of range: asked again
+        child.expect_exact("choose between 1 and 1")
+        child.expect_exact("Whom to track?")
+        child.sendline("1")
+        child.expect_exact("added Priya Patel <priya@example.org>")
+        child.expect_exact("weakties service install")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    data = tomllib.loads(config.read_text())
+    assert data["identity"]["addresses"] == [imap_user.username, ME_ALIAS]
+    assert data["account"][0]["name"] == "work"
+    assert json.loads(keyring_file.read_text()) == {"weakties/work": imap_user.password}
+    listed = Env(config=config, db=db).json("contact", "list")
+    assert [c["name"] for c in listed] == ["Priya Patel"]
+
+
+def test_provider_guesses_and_config_text() -> None:
+    gmail = providers.guess("Someone@GoogleMail.com")
+    assert (gmail.host, gmail.port, gmail.security, gmail.gmail) == ("imap.gmail.com", 993,
+                                                                     "tls", True)
+    assert "weakties auth" in gmail_note()
+    assert providers.guess("x@hotmail.com").host == "outlook.office365.com"
+    assert providers.guess("x@me.com").host == "imap.mail.me.com"
+    assert providers.guess("x@posteo.de").host == "posteo.de"
+    unknown = providers.guess("x@mail.example.net")
+    assert (unknown.host, unknown.known, unknown.name) == ("imap.mail.example.net", False,
+                                                           "mail")
+    text = configfile.render(['a"b@example.org'], [configfile.ImapAccountDraft(
+        "w", "imap.example.org", 993, "tls", "ü@example.org",
+        password_command=["pass", "show", "x y"])])
+    data = tomllib.loads(text)
+    assert data["identity"]["addresses"] == ['a"b@example.org']
+    assert data["account"][0]["password_command"] == ["pass", "show", "x y"]
+    assert data["account"][0]["username"] == "ü@example.org"
