@@ -522,6 +522,9 @@ def _service_hint() -> str:
               "'pass show mail' (instead of the keyring).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of stdin (for the keyring).")
+@click.option("--gmail-client-secrets", metavar="FILE",
+              help="Read the Gmail address through the Gmail API with this OAuth client file.")
+@click.option("--gmail-api-endpoint", hidden=True, help="For tests and proxies.")
 @click.option("--no-sync", is_flag=True, help="Do not run the first sync.")
 @click.option("--limit", default=15, show_default=True, type=click.IntRange(min=1),
               help="How many suggestions to show after the first sync.")
@@ -529,7 +532,8 @@ def _service_hint() -> str:
 def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tuple[str, ...],
          account_name: str | None, username: str | None, host: str | None, port: int | None,
          security: str | None, ca_file: str | None, password_command: str | None,
-         password_stdin: bool, no_sync: bool, limit: int) -> None:
+         password_stdin: bool, gmail_client_secrets: str | None,
+         gmail_api_endpoint: str | None, no_sync: bool, limit: int) -> None:
     """First run: your addresses, your accounts, the config, the first sync, whom to track."""
     path = ctx.parent.params.get("config_path") if ctx.parent else None
     path = path or config_mod.default_config_path()
@@ -537,7 +541,8 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
     given = init_mod.Given(
         addresses=list(addresses), name=account_name, username=username, host=host, port=port,
         security=security, ca_file=ca_file,
-        password_command=shlex.split(password_command) if password_command else None)
+        password_command=shlex.split(password_command) if password_command else None,
+        gmail_client_secrets=gmail_client_secrets, gmail_api_endpoint=gmail_api_endpoint)
     if password_stdin:
         given.password = sys.stdin.readline().rstrip("\r\n")
     try:

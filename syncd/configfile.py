@@ -28,12 +28,42 @@ class ImapAccountDraft:
     password_command: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class GmailAccountDraft:
+    name: str
+    client_secrets: str
+    api_endpoint: str | None = None  # only for tests and proxies
+
+
+AccountDraft = ImapAccountDraft | GmailAccountDraft
+
+
 def _toml(value: object) -> str:
     # TOML basic strings and arrays of them share JSON's syntax.
     return json.dumps(value, ensure_ascii=False)
 
 
-def render(addresses: list[str], accounts: list[ImapAccountDraft],
+def _gmail_lines(account: GmailAccountDraft) -> list[str]:
+    out = [
+        "",
+        "[[account]]",
+        f"name = {_toml(account.name)}",
+        'type = "gmail"',
+        "# Your own OAuth desktop client (README.md, Gmail (API)):",
+        f"client_secrets = {_toml(account.client_secrets)}",
+    ]
+    if account.api_endpoint:
+        out.append(f"api_endpoint = {_toml(account.api_endpoint)}")
+    return [*out,
+            f'# The authorization is in the system keyring (service "weakties", user '
+            f"{_toml(account.name)});",
+            f"# 'weakties auth {account.name}' renews it. Or keep it in a file (written 0600):",
+            '# token_file = "~/.config/weakties/gmail-token.json"',
+            "# Quota units a minute weakties may spend (Google allows 6,000 per user):",
+            "# quota_per_minute = 5000"]
+
+
+def render(addresses: list[str], accounts: list[AccountDraft],
            now: datetime | None = None) -> str:
     """The config text, with a comment on every section."""
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
@@ -64,6 +94,9 @@ def render(addresses: list[str], accounts: list[ImapAccountDraft],
         '# url = "sqlite:////home/me/.local/share/weakties/weakties.db"',
     ]
     for account in accounts:
+        if isinstance(account, GmailAccountDraft):
+            out += _gmail_lines(account)
+            continue
         out += [
             "",
             "[[account]]",

@@ -14,6 +14,7 @@ unless ``force``.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from connectors import imap
 from connectors.base import ConnectorError
 from syncd import config as config_mod
 from syncd import configfile, providers, secrets
-from syncd.accounts import ACCOUNT_TYPES
+from syncd.accounts import authorize_gmail
 from syncd.addresses import normalize
 
 
@@ -50,14 +51,62 @@ class Given:
     ca_file: str | None = None
     password_command: list[str] | None = None
     password: str | None = None  # read from stdin with --password-stdin
+    gmail_client_secrets: str | None = None  # a Gmail address read through the Gmail API
+    gmail_api_endpoint: str | None = None  # for tests and proxies
+
+
+DEFAULT_CLIENT_SECRETS = "~/.config/weakties/client_secret.json"
 
 
 def gmail_note() -> str:
-    """What init says for a Gmail address while the Gmail API connector is missing."""
-    if "gmail" in ACCOUNT_TYPES:
-        return "Gmail: after init, run 'weakties auth ACCOUNT' to sign in with Google."
-    return ("Gmail through the Gmail API is not available in this version yet; "
-            "weakties reads Gmail over IMAP with an app password instead.")
+    """What init says about the two ways to read a Gmail address."""
+    return ("Gmail: read it through the Gmail API (sign in with Google, no app password; "
+            "needs your own OAuth client file, see README 'Gmail (API)'; then "
+            "'weakties auth ACCOUNT'), or over IMAP with an app password (faster for a big "
+            "first sync).")
+
+
+def _client_secrets_ok(path: str) -> str | None:
+    """None if ``path`` looks like an OAuth desktop client file, else what is wrong."""
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+    except OSError as exc:
+        return f"{path}: cannot read: {exc.strerror}"
+    except ValueError:
+        return f"{path}: not a JSON file"
+    if not isinstance(data, dict) or not ({"installed", "web"} & data.keys()):
+        return f"{path}: not an OAuth client file (download it from the Cloud console)"
+    return None
+
+
+def ask_gmail_api(given: Given, taken: set[str],
+                  interactive: bool) -> configfile.GmailAccountDraft | None:
+    """A Gmail account through the API, or None to read the address over IMAP."""
+    secrets_path = given.gmail_client_secrets
+    if interactive:
+        click.echo(gmail_note())
+        default = "api" if secrets_path or Path(DEFAULT_CLIENT_SECRETS).expanduser().exists() \
+            else "imap"
+        how = click.prompt("Gmail API or IMAP?", type=click.Choice(["api", "imap"]),
+                           default=default)
+        if how == "imap":
+            return None
+        while True:
+            secrets_path = click.prompt("OAuth client file",
+                                        default=secrets_path or DEFAULT_CLIENT_SECRETS)
+            problem = _client_secrets_ok(secrets_path)
+            if problem is None:
+                break
+            click.echo(f"  {problem}")
+    elif secrets_path is None:
+        return None
+    elif problem := _client_secrets_ok(secrets_path):
+        raise InitError(f"--gmail-client-secrets: {problem}", 2)
+    name = given.name or _unique("gmail", taken)
+    if interactive:
+        name = click.prompt("A short name for this account", default=name)
+    return configfile.GmailAccountDraft(name=name, client_secrets=secrets_path,
+                                        api_endpoint=given.gmail_api_endpoint)
 
 
 def existing_config(path: Path, interactive: bool, force: bool) -> str:
@@ -140,15 +189,18 @@ def _secret(given: Given, draft: configfile.ImapAccountDraft, interactive: bool,
 
 
 def ask_account(given: Given, default_username: str, taken: set[str],
-                interactive: bool) -> tuple[configfile.ImapAccountDraft, str | None]:
-    """One IMAP account, checked with a live login; (draft, password for the keyring)."""
+                interactive: bool) -> tuple[configfile.AccountDraft, str | None]:
+    """One account: Gmail through the API, or IMAP checked with a live login;
+    (draft, password for the keyring)."""
     username = given.username or default_username
     if interactive:
         username = click.prompt("Mail account to read (its login, usually your address)",
                                 default=username or None)
     provider = providers.guess(username)
-    if provider.gmail:
-        click.echo(gmail_note())
+    if provider.gmail or given.gmail_client_secrets:
+        gmail = ask_gmail_api(given, taken, interactive)
+        if gmail is not None:
+            return gmail, None
     if provider.note:
         click.echo(f"  {provider.note}")
     draft = configfile.ImapAccountDraft(
@@ -203,7 +255,7 @@ def first_run(path: Path, given: Given, *, interactive: bool,
     if existing_config(path, interactive, force) == "keep":
         return config_mod.load(path)
     addresses = ask_addresses(given, interactive)
-    accounts: list[configfile.ImapAccountDraft] = []
+    accounts: list[configfile.AccountDraft] = []
     passwords: dict[str, str] = {}
     while True:
         default_username = addresses[0] if not accounts else ""
@@ -220,4 +272,20 @@ def first_run(path: Path, given: Given, *, interactive: bool,
     click.echo(f"Wrote {path}" + (f" (the old one is now {kept})" if kept else ""))
     if passwords:
         click.echo(f"Stored the password{'s' if len(passwords) > 1 else ''} in the keyring.")
-    return config_mod.load(path)
+    config = config_mod.load(path)
+    for draft in accounts:
+        if isinstance(draft, configfile.GmailAccountDraft):
+            authorize(config.account(draft.name))
+    return config
+
+
+def authorize(account: config_mod.Account) -> None:
+    """Google's consent flow for a Gmail account just written to the config."""
+    click.echo(f"Signing in to Gmail for {account.name!r}: a browser opens Google's consent "
+               "page (or open the URL below).")
+    try:
+        address = authorize_gmail(account)
+    except (ConnectorError, secrets.SecretError) as exc:
+        raise InitError(f"{exc} (the config is written; 'weakties auth {account.name}' "
+                        "tries again)") from None
+    click.echo(f"Authorized for {address} (read-only metadata).")

@@ -202,3 +202,50 @@ def test_provider_guesses_and_config_text() -> None:
     assert data["identity"]["addresses"] == ['a"b@example.org']
     assert data["account"][0]["password_command"] == ["pass", "show", "x y"]
     assert data["account"][0]["username"] == "ü@example.org"
+
+
+def test_init_reads_gmail_through_the_api(tmp_path: Path, test_keyring: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.gmail_standin import GmailStandin
+
+    me = "someone@gmail.com"
+    with GmailStandin(me) as standin:
+        standin.add(f"From: Priya <priya@example.org>\nTo: {me}\nMessage-ID: <g1@x>\n"
+                    "Date: Sat, 01 Mar 2025 09:00:00 +0000\nSubject: hi\n", labels=["INBOX"])
+        standin.add(f"From: {me}\nTo: priya@example.org\nMessage-ID: <g2@x>\n"
+                    "Date: Sun, 02 Mar 2025 09:00:00 +0000\nSubject: re\n", labels=["SENT"])
+        client = tmp_path / "client_secret.json"
+        client.write_text(json.dumps(standin.new_client()))
+        monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-in speaks http
+        opened: list[str] = []
+
+        class Browser:  # the user: opens the URL and clicks "Allow" (the stand-in redirects)
+            def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
+                import threading
+                import urllib.request
+
+                opened.append(url)
+                threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(),
+                                 daemon=True).start()
+                return True
+
+        monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
+        env = Env(config=tmp_path / "conf" / "config.toml", db=tmp_path / "db" / "w.db")
+        bad = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
+                      str(tmp_path / "nope.json"))
+        assert bad.exit_code == 2 and "nope.json: cannot read" in bad.stderr
+        assert not env.config.exists()
+
+        result = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
+                         str(client), "--gmail-api-endpoint", standin.url)
+        assert result.exit_code == 0, result.output
+        assert "gmail.metadata" in opened[0]
+        assert f"Authorized for {me}" in result.stdout
+        assert "gmail: 2 messages scanned, 2 new interactions" in result.stdout
+        data = tomllib.loads(env.config.read_text())
+        assert data["account"] == [{"name": "gmail", "type": "gmail",
+                                    "client_secrets": str(client),
+                                    "api_endpoint": standin.url}]
+        stored = json.loads(test_keyring.read_text())
+        assert json.loads(stored["weakties/gmail"])["refresh_token"] in standin.refresh_tokens
+        assert "Priya" in result.stdout  # suggested: two-way with priya@example.org
