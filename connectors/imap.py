@@ -40,7 +40,9 @@ from connectors.base import (
 )
 
 BATCH_SIZE = 500
-_MAX_STEP = 50_000  # how far an empty UID range may widen over sparse UIDs
+#: How far an empty UID range may widen over sparse UIDs. imapclient 4 takes
+#: explicit UID lists only (it drops "a:b" ranges), so this bounds the command.
+_MAX_STEP = 4_000
 
 _SPECIAL_USE = {
     b"\\Sent": FolderRole.SENT,
@@ -210,7 +212,7 @@ class ImapConnector:
         low, step = first, BATCH_SIZE
         while low <= last:
             high = min(low + step - 1, last)
-            response = self.client.fetch(f"{low}:{high}", items)
+            response = self.client.fetch(list(range(low, high + 1)), items)
             records = []
             for uid in sorted(response):
                 if not low <= uid <= high:

@@ -1,5 +1,5 @@
-"""``python -m syncd``: the ``weakties`` command."""
+"""``python -m syncd`` runs the weakties CLI."""
 
 from syncd.cli import main
 
-main(prog_name="weakties")
+main()

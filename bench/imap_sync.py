@@ -1,0 +1,128 @@
+"""IMAP sync benchmark: weakties' first and no-change sync against a bare imapclient pass.
+
+Run: ``python -m bench.imap_sync [--messages 50000]``
+
+It starts the test suite's throwaway Dovecot on 127.0.0.1, loads a generated
+mailbox, and measures in the same run:
+
+* baseline: a bare imapclient pass fetching the same header fields for every
+  message (in the same batch size) and parsing them with the stdlib parser;
+* weakties' first ``sync --once`` (a subprocess, as a user runs it), its ratio
+  to the baseline, and its peak memory (max RSS of that process);
+* a second ``sync --once`` with nothing new.
+
+Targets (issue 2): first sync <= 1.5x baseline, peak memory < 200 MB, no-change
+sync < 0.5 s. The mailbox is warmed (Dovecot builds its index) before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import email.policy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from connectors.base import HEADER_FIELDS
+from connectors.imap import BATCH_SIZE
+from tests.dovecot import Dovecot, start_dovecot
+
+ME = "me@example.com"
+
+
+def generate(count: int) -> Iterator[tuple[bytes, datetime]]:
+    """A plausible mailbox: 2,000 correspondents, a fifth sent by me, some newsletters."""
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        at = start + timedelta(minutes=47 * n)
+        peer = f"Person {n % 2000} <person{n % 2000}@example.org>"
+        sender, to = (ME, peer) if n % 5 == 0 else (peer, ME)
+        extra = "List-Id: <news.example.org>\r\n" if n % 17 == 0 else ""
+        raw = (f"From: {sender}\r\nTo: {to}\r\nSubject: message number {n}\r\n"
+               f"Date: {format_datetime(at)}\r\nMessage-ID: <{n}@bench.example>\r\n{extra}"
+               "Content-Type: text/plain\r\n\r\n" + "body line\r\n" * 20)
+        yield raw.encode(), at
+
+
+def baseline(server: Dovecot, user: str) -> tuple[float, int]:
+    """A bare imapclient pass over every message's header fields; returns (seconds, n)."""
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    item = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS).upper())
+    started = time.perf_counter()
+    client = IMAPClient(server.host, port=server.tls_port, ssl_context=server.ssl_context())
+    client.login(user, server.password(user))
+    last = int(client.select_folder("INBOX", readonly=True)[b"UIDNEXT"]) - 1
+    parsed = 0
+    for low in range(1, last + 1, BATCH_SIZE):
+        response = client.fetch(list(range(low, min(low + BATCH_SIZE, last + 1))),
+                                [item, "INTERNALDATE"])
+        for data in response.values():
+            headers = next(v for k, v in data.items() if k.startswith(b"BODY["))
+            message = parser.parsebytes(headers)
+            parsed += bool(message.get("From"))
+    client.logout()
+    return time.perf_counter() - started, parsed
+
+
+def run_weakties(config: Path, db: Path) -> tuple[float, float, str]:
+    """``weakties sync --once`` as a subprocess; returns (seconds, peak RSS in MB, stdout)."""
+    env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "syncd", "--config", str(config),
+                             "sync", "--once"], env=env, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"weakties sync failed ({proc.returncode}): {out}")
+    return elapsed, usage.ru_maxrss / 1024, out.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp, start_dovecot() as server:
+        user = server.new_user()
+        t0 = time.perf_counter()
+        server.bulk_append(user.username, "INBOX", generate(args.messages))
+        print(f"loaded {args.messages} messages in {time.perf_counter() - t0:.1f} s")
+        baseline(server, user.username)  # warm-up: Dovecot indexes the mailbox
+
+        config = Path(tmp) / "config.toml"
+        account = {"name": "bench", "type": "imap", "host": server.host,
+                   "port": server.tls_port, "ca_file": str(server.ca_file),
+                   "username": user.username,
+                   "password_command": ["printf", "%s", user.password]}
+        config.write_text(f'[identity]\naddresses = ["{ME}"]\n[[account]]\n'
+                          + "".join(f"{k} = {json.dumps(v)}\n" for k, v in account.items()))
+        db = Path(tmp) / "weakties.db"
+
+        base_s, parsed = baseline(server, user.username)
+        first_s, peak_mb, summary = run_weakties(config, db)
+        again_s, _, again = run_weakties(config, db)
+
+    ratio = first_s / base_s
+    print(f"baseline (bare imapclient fetch + parse of {parsed} messages): {base_s:.2f} s")
+    print(f"weakties first sync --once: {first_s:.2f} s  [{summary}]")
+    print(f"ratio first sync / baseline: {ratio:.2f}x  (target <= 1.5x)")
+    print(f"weakties peak memory (max RSS): {peak_mb:.0f} MB  (target < 200 MB)")
+    print(f"weakties no-change sync --once: {again_s:.2f} s  (target < 0.5 s)  [{again}]")
+    ok = ratio <= 1.5 and peak_mb < 200 and again_s < 0.5
+    print("all targets met" if ok else "TARGET MISSED")
+
+
+if __name__ == "__main__":
+    main()

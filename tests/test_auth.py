@@ -1,0 +1,59 @@
+"""``weakties auth``: the password is checked with the server, then kept in the keyring."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends.fail import Keyring as FailKeyring
+
+from tests.dovecot import Dovecot, ImapUser
+from tests.helpers import day, imap_account, make_env, message
+from tests.keyring_backend import FileKeyringForTests
+
+
+@pytest.fixture
+def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyringForTests())
+    yield path
+    keyring.set_keyring(previous)
+
+
+def test_auth_checks_and_stores_the_password(tmp_path: Path, dovecot: Dovecot,
+                                             imap_user: ImapUser, test_keyring: Path) -> None:
+    dovecot.append(imap_user.username, "INBOX", message("a@example.org", "me@example.com",
+                                                        date=day(1)))
+    env = make_env(tmp_path, imap_account(dovecot, imap_user, password_command=None))
+    no_password = env.run("sync", "--once")
+    assert no_password.exit_code == 1 and "run 'weakties auth mail'" in no_password.stderr
+
+    wrong = env.run("auth", "mail", input="not-it\n")
+    assert wrong.exit_code == 1 and "login failed" in wrong.stderr
+    assert not test_keyring.exists()  # a refused password is not stored
+    assert "not-it" not in wrong.output  # and never echoed
+
+    right = env.run("auth", "mail", input=imap_user.password + "\n")
+    assert right.exit_code == 0, right.output
+    assert imap_user.password not in right.output
+    assert json.loads(test_keyring.read_text()) == {"weakties/mail": imap_user.password}
+    assert "1 messages scanned" in env.run("sync", "--once").stdout
+    assert imap_user.password not in env.config.read_text()
+
+
+def test_no_usable_keyring_names_password_command(tmp_path: Path, dovecot: Dovecot,
+                                                  imap_user: ImapUser) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FailKeyring())
+    try:
+        env = make_env(tmp_path, imap_account(dovecot, imap_user))
+        result = env.run("auth", "mail", input="x\n")
+    finally:
+        keyring.set_keyring(previous)
+    assert result.exit_code == 1
+    assert "no usable keyring" in result.stderr and "password_command" in result.stderr
