@@ -187,9 +187,10 @@ class DesktopNotifier:
             member = message.header.fields.get(HeaderFields.member)
             if member == "ActionInvoked":
                 notification_id, key = message.body
-                shown = self._shown.pop(notification_id, None)
+                shown = self._shown.get(notification_id)
                 if (shown is not None and len(shown.alerts) == 1
                         and key in {k for k, _ in shown.actions}):
+                    del self._shown[notification_id]  # one answer per notification
                     requests.append(ActionRequest(key, shown.alerts[0]))
             elif member == "NotificationClosed":
                 self._shown.pop(message.body[0], None)
