@@ -131,3 +131,29 @@ def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         [line] = result.stderr.splitlines()
         assert expected in line, line
+
+
+def test_reply_owed_names_their_subject_and_ends_with_a_reply(tmp_path: Path) -> None:
+    from syncd.rules import Direction, Interaction
+
+    env = command_env(tmp_path, [sys.executable, "-c", RECORDER, str(tmp_path / "told.jsonl"),
+                                 "{kind}", "{body}"])
+    assert env.run("contact", "add", "Priya", "--email", "priya@example.org").exit_code == 0
+    store = open_store(f"sqlite:///{env.db}")
+    now = datetime.now(UTC)
+
+    def mail(direction: Direction, days: int, key: str) -> Interaction:
+        return Interaction(address="priya@example.org", name="Priya", direction=direction,
+                           at=now - timedelta(days=days), folder="INBOX", message_id=key,
+                           subject="Dinner <b>next</b> week?", dedupe_key=key)
+
+    try:
+        store.save_batch("mail", [mail(Direction.RECEIVED, 21, "<r1>")], {}, now)
+        assert env.run("check-lapses").exit_code == 0
+        assert lines(tmp_path / "told.jsonl") == [[
+            "reply", "Priya wrote 3 weeks ago and you have not replied: "
+                     "“Dinner <b>next</b> week?”"]]
+        store.save_batch("mail", [mail(Direction.SENT, 1, "<s1>")], {}, now)
+        assert env.run("check-lapses").stdout == "Nobody to tell about.\n"
+    finally:
+        store.close()
