@@ -14,9 +14,10 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from string import Formatter
+from typing import Any, Literal
 
 import platformdirs
 
@@ -66,6 +67,71 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class Daemon:
+    """[daemon]: how ``weakties daemon`` polls."""
+
+    poll_interval: timedelta = timedelta(minutes=15)
+    max_backoff: timedelta = timedelta(hours=1)  # a failing account waits at most this long
+
+    def __post_init__(self) -> None:
+        if self.poll_interval < timedelta(seconds=1):
+            raise ValueError("poll_interval: must be at least 1 second")
+        if self.max_backoff < timedelta(seconds=1):
+            raise ValueError("max_backoff: must be at least 1 second")
+
+
+#: The placeholders a [notify] command may use.
+COMMAND_FIELDS = ("name", "email", "days", "direction", "kind", "count", "summary", "body")
+
+
+@dataclass(frozen=True)
+class Notify:
+    """[notify]: how and when lapses are told."""
+
+    backend: Literal["desktop", "command", "log"] = "desktop"
+    command: list[str] | None = None  # argv template, never run through a shell
+    renotify_after: timedelta = timedelta(days=14)
+    reply_after: timedelta | Literal["off"] = timedelta(days=14)
+    quiet_hours: str | None = None  # "22:00-08:00", local time
+
+    def __post_init__(self) -> None:
+        if self.backend == "command" and not self.command:
+            raise ValueError("command: required when backend = \"command\" "
+                             "(e.g. command = [\"notify-send\", \"{name}\", \"{days} days\"])")
+        for arg in self.command or []:
+            try:
+                fields = [f for _, f, _, _ in Formatter().parse(arg) if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"command: {arg!r}: {exc}") from None
+            for name in fields:
+                if name not in COMMAND_FIELDS:
+                    raise ValueError(f"command: unknown placeholder {{{name}}} in {arg!r} "
+                                     f"(known: {', '.join('{' + f + '}' for f in COMMAND_FIELDS)})")
+        if self.quiet_hours is not None:
+            parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def reply_window(self) -> timedelta | None:
+        """How long a reply may be owed before it is told; None when "off"."""
+        return None if self.reply_after == "off" else self.reply_after  # type: ignore[return-value]
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """ "22:00-08:00" -> (22:00, 08:00); raises ValueError naming the key."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError(f"quiet_hours: expected \"HH:MM-HH:MM\", got {text!r}") from None
+    if start == end:
+        raise ValueError(f"quiet_hours: {text!r} starts and ends at the same time")
+    return start, end
+
+
+@dataclass(frozen=True)
 class Account:
     """One [[account]] table: its name and type, and the connector's settings."""
 
@@ -83,6 +149,8 @@ class Config:
     privacy: Privacy = field(default_factory=Privacy)
     tags: dict[str, Tag] = field(default_factory=dict)
     accounts: list[Account] = field(default_factory=list)
+    daemon: Daemon = field(default_factory=Daemon)
+    notify: Notify = field(default_factory=Notify)
 
     @property
     def database_url(self) -> str:
@@ -119,7 +187,8 @@ def _type_name(tp: Any) -> str:
     if tp is timedelta:
         return "a duration such as '90d'"
     if typing.get_origin(tp) is typing.Literal:
-        return "one of " + ", ".join(map(str, typing.get_args(tp)))
+        args = typing.get_args(tp)
+        return f'"{args[0]}"' if len(args) == 1 else "one of " + ", ".join(map(str, args))
     if typing.get_origin(tp) is list:
         return "a list of strings"
     return {str: "a string", int: "an integer", bool: "true or false", float: "a number"}.get(
@@ -132,7 +201,15 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _coerce(value, options[0], key)
+        if len(options) == 1:
+            return _coerce(value, options[0], key)
+        for option in options:  # e.g. a duration or "off"
+            try:
+                return _coerce(value, option, key)
+            except ValueError:
+                pass
+        wanted = " or ".join(_type_name(o) for o in options)
+        raise ValueError(f"{key}: expected {wanted}, got {value!r}")
     ok = False
     if tp is timedelta:
         if isinstance(value, str):
@@ -175,6 +252,8 @@ def build(cls: type, table: Any, where: str) -> Any:
     try:
         return cls(**values)
     except ValueError as exc:  # a settings class's own __post_init__ check
+        if str(exc).split(":", 1)[0] in fields:  # "key: why" -> "where.key: why"
+            raise ValueError(f"{where}.{exc}") from None
         raise ValueError(f"{where}: {exc}") from None
 
 
@@ -200,6 +279,8 @@ _SECTIONS: dict[str, type] = {
     "defaults": Defaults,
     "database": Database,
     "privacy": Privacy,
+    "daemon": Daemon,
+    "notify": Notify,
 }
 
 

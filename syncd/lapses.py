@@ -1,14 +1,28 @@
-"""Stored facts + cadences + the clock -> where each contact stands.
+"""Stored facts + cadences + the clock -> where each contact stands, and what to tell.
 
 A tracked contact is due at its last contact + its cadence; one never
 contacted is counted from when it was added. It is overdue once that moment
 is past, unless it is snoozed.
+
+The alerts (what the daemon and ``check-lapses`` tell the user) are decided
+here too, and nowhere else:
+
+* a **reply owed**: the contact's mail is the latest contact there is, and it
+  is older than ``[notify] reply_after``;
+* else a **lapse**: the contact is overdue.
+
+Each alert is about one moment (its *basis*: the last contact, their unanswered
+mail, or when the contact was added). It is told once; told again only after
+``[notify] renotify_after`` (or when a snooze ends) while it still holds; any
+newer contact gives a new basis, which ends it. Snoozed contacts get none.
+Quiet hours hold every alert back; several alerts in one check make a single
+digest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from syncd.config import Config
 from syncd.store import ContactFacts
@@ -46,3 +60,87 @@ def standings(contacts: list[ContactFacts], config: Config, now: datetime) -> li
         return (1 if s.snoozed else 0, (s.next_due - now).total_seconds(), s.facts.name.lower())
 
     return sorted(result, key=order)
+
+
+# --- alerts -----------------------------------------------------------------
+
+LAPSE = "lapse"
+REPLY = "reply"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something to tell the user about one contact."""
+
+    kind: str  # LAPSE or REPLY
+    contact_id: int
+    name: str
+    email: str | None  # the contact's first address, for "Write"
+    direction: str  # how the last contact went: "sent", "received", "touch" or "none"
+    basis: datetime  # the moment the alert is about (see the module docstring)
+    subject: str | None = None  # of their unanswered mail (reply owed), when stored
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.basis
+
+
+@dataclass(frozen=True)
+class Told:
+    """What ``notified_alerts`` remembers of the last time an alert kind was told."""
+
+    basis: datetime
+    at: datetime
+
+
+def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | None:
+    """The alert that holds for a contact now, if any (regardless of what was told)."""
+    s = standing(facts, config, now)
+    if s.snoozed:
+        return None
+    email = facts.emails[0] if facts.emails else None
+    direction = facts.last_direction or "none"
+    window = config.notify.reply_window
+    if (window is not None and direction == "received" and facts.last_received is not None
+            and now - facts.last_received >= window):
+        return Alert(REPLY, facts.id, facts.name, email, direction, facts.last_received)
+    if s.overdue:
+        basis = facts.last_contact or facts.created_at
+        return Alert(LAPSE, facts.id, facts.name, email, direction, basis)
+    return None
+
+
+def should_tell(alert: Alert, told: Told | None, snoozed_until: datetime | None,
+                renotify_after: timedelta, now: datetime) -> bool:
+    """Told never, or about an older moment -> yes; else once renotify_after has
+    passed since, or a snooze has ended since."""
+    if told is None or told.basis != alert.basis:
+        return True
+    if now - told.at >= renotify_after:
+        return True
+    return snoozed_until is not None and told.at < snoozed_until <= now
+
+
+def due_alerts(contacts: list[ContactFacts], config: Config, now: datetime,
+               told: dict[tuple[int, str], Told]) -> list[Alert]:
+    """The alerts to tell now: replies owed first, then the longest lapses."""
+    found = []
+    for facts in contacts:
+        alert = alert_for(facts, config, now)
+        if alert is None:
+            continue
+        if should_tell(alert, told.get((alert.contact_id, alert.kind)), facts.snoozed_until,
+                       config.notify.renotify_after, now):
+            found.append(alert)
+    return sorted(found, key=lambda a: (a.kind != REPLY, a.basis, a.name.lower()))
+
+
+def in_quiet_hours(window: tuple[time, time] | None, local: time) -> bool:
+    """Whether a local wall-clock time falls in "start-end" (which may span midnight)."""
+    if window is None:
+        return False
+    start, end = window
+    local = local.replace(second=0, microsecond=0, tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+

@@ -8,6 +8,8 @@
   connector's cursor. Written in the same transaction as the interactions.
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
+* ``notified_alerts``: per contact and alert kind, which lapse (named by the
+  contact time it is about) was last told, and when.
 """
 
 from __future__ import annotations
@@ -133,3 +135,14 @@ class SyncState(Base):
     scope: Mapped[str] = mapped_column(String(500), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotifiedAlert(Base):
+    __tablename__ = "notified_alerts"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # "lapse" | "reply"
+    basis: Mapped[datetime] = mapped_column(UTCDateTime)  # the contact time the alert was about
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,36 @@
+"""What a notification's buttons do: write (open a mailto: link), snooze 30 days,
+or mark as contacted (a touch, which ends the lapse)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from syncd.notify.base import CONTACTED, SNOOZE, WRITE, ActionRequest, Notifier
+from syncd.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+SNOOZE_FOR = timedelta(days=30)
+TOUCH_NOTE = "marked as contacted from a notification"
+
+
+def mailto(address: str) -> str:
+    return "mailto:" + quote(address.strip(), safe="@+.-_")
+
+
+def perform(request: ActionRequest, store: Store, notifier: Notifier, now: datetime) -> None:
+    alert = request.alert
+    try:
+        if request.action == WRITE and alert.email:
+            notifier.open_uri(mailto(alert.email))
+            log.info("%s: opening a mail to them", alert.name)
+        elif request.action == SNOOZE:
+            store.snooze(alert.name, now + SNOOZE_FOR)
+            log.info("%s: snoozed for 30 days", alert.name)
+        elif request.action == CONTACTED:
+            store.add_touch(alert.name, now, TOUCH_NOTE)
+            log.info("%s: marked as contacted", alert.name)
+    except StoreError as exc:  # renamed or removed since the notification
+        log.warning("notification button for %s: %s", alert.name, exc)

@@ -1,0 +1,79 @@
+"""The words of a notification: who, how long it has been, and which way the last mail went.
+
+"You last wrote to Priya 7 months ago" asks for a different action than
+"Priya wrote 3 weeks ago and you have not replied", so each kind and direction
+has its own sentence. Several alerts make one digest with a count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from syncd.durations import format_duration
+from syncd.lapses import REPLY, Alert
+from syncd.notify.base import ACTIONS, Notification
+
+DIGEST_LINES = 8  # more than this: "... and N more"
+
+
+def sentence(alert: Alert, now: datetime) -> str:
+    """The full sentence for one alert."""
+    ago, name = format_duration(alert.age(now)), alert.name
+    if alert.kind == REPLY or alert.direction == "received":
+        text = f"{name} wrote {ago} ago and you have not replied"
+        return text + (f": “{alert.subject}”" if alert.subject else ".")
+    if alert.direction == "sent":
+        return f"You last wrote to {name} {ago} ago."
+    if alert.direction == "touch":
+        return f"You were last in touch with {name} {ago} ago."
+    return f"You have not been in touch with {name} since you added them {ago} ago."
+
+
+def _short(alert: Alert, now: datetime) -> str:
+    """One digest line."""
+    ago = format_duration(alert.age(now))
+    if alert.kind == REPLY or alert.direction == "received":
+        return f"{alert.name}: wrote {ago} ago, not replied"
+    if alert.direction == "sent":
+        return f"{alert.name}: you last wrote {ago} ago"
+    if alert.direction == "touch":
+        return f"{alert.name}: last in touch {ago} ago"
+    return f"{alert.name}: nothing since added {ago} ago"
+
+
+def _summary(alert: Alert) -> str:
+    if alert.kind == REPLY or alert.direction == "received":
+        return f"{alert.name} is waiting for a reply"
+    return f"Time to get in touch with {alert.name}"
+
+
+def _common(values: list[str]) -> str:
+    return values[0] if len(set(values)) == 1 else "mixed"
+
+
+def compose(alerts: list[Alert], now: datetime) -> Notification:
+    """One notification for the alerts of one check (a digest when there are several)."""
+    if not alerts:
+        raise ValueError("nothing to compose")
+    days = max(int(a.age(now).total_seconds() // 86400) for a in alerts)
+    fields = {
+        "name": ", ".join(a.name for a in alerts),
+        "email": ", ".join(a.email or "" for a in alerts),
+        "days": str(days),
+        "direction": _common([a.direction for a in alerts]),
+        "kind": _common([a.kind for a in alerts]),
+        "count": str(len(alerts)),
+    }
+    if len(alerts) == 1:
+        alert = alerts[0]
+        summary, body = _summary(alert), sentence(alert, now)
+        actions = ACTIONS if alert.email else ACTIONS[1:]
+    else:
+        lines = [_short(a, now) for a in alerts[:DIGEST_LINES]]
+        if len(alerts) > DIGEST_LINES:
+            lines.append(f"… and {len(alerts) - DIGEST_LINES} more")
+        summary = f"{len(alerts)} people to get back in touch with"
+        body = "\n".join(f"• {line}" for line in lines)
+        actions = ()
+    return Notification(summary=summary, body=body, alerts=tuple(alerts),
+                        fields={**fields, "summary": summary, "body": body}, actions=actions)

@@ -1,0 +1,231 @@
+"""Desktop notifications through a real D-Bus session bus and python-dbusmock's
+notification_daemon: the Notify calls made, escaping, buttons, a bus that restarts,
+and no bus at all."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dbus
+import pytest
+
+from syncd import actions, alerts
+from syncd.config import parse
+from syncd.lapses import Alert, alert_for
+from syncd.notify.base import ActionRequest
+from syncd.notify.desktop import DesktopNotifier
+from syncd.notify.wording import compose
+from syncd.rules import Direction, Interaction
+from syncd.store import Store, open_store
+from tests.dbus_session import STARTUP, NotificationServer, SessionBus
+
+NOW = datetime.now(UTC)
+HOSTILE = '<a href="http://evil">Bob</a>'
+CONFIG = parse({"defaults": {"cadence": "90d"}}, Path("test.toml"))
+
+
+@pytest.fixture
+def bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionBus]:
+    session = SessionBus(tmp_path).start()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session.address)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def server(bus: SessionBus) -> Iterator[NotificationServer]:
+    mock = NotificationServer(bus, ["body", "body-markup", "actions"])
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path / 'db' / 'weakties.db'}")
+    yield opened
+    opened.close()
+
+
+def add_lapsed(store: Store, name: str, email: str, days: int = 100) -> Alert:
+    """A tracked contact last written to ``days`` ago; returns its alert."""
+    store.add_contact(name, [email], None, [], NOW - timedelta(days=400))
+    sent = Interaction(address=email, name="", direction=Direction.SENT,
+                       at=NOW - timedelta(days=days), folder="Sent", message_id=f"<{email}>",
+                       subject="hello", dedupe_key=f"<{email}>")
+    store.save_batch("mail", [sent], {}, NOW)
+    [facts] = store.contacts([name])
+    alert = alert_for(facts, CONFIG, NOW)
+    assert alert is not None
+    return alert
+
+
+def wait_for_buttons(notifier: DesktopNotifier) -> list[ActionRequest]:
+    deadline = time.monotonic() + STARTUP
+    while time.monotonic() < deadline:
+        if found := notifier.pending_actions():
+            return found
+        time.sleep(0.02)
+    raise AssertionError("no ActionInvoked signal arrived")
+
+
+def test_one_lapse_is_one_notify_call_with_text_and_buttons(
+        server: NotificationServer, store: Store) -> None:
+    alert = add_lapsed(store, "Priya", "priya@example.org", days=210)
+    notifier = DesktopNotifier(interactive=True)
+    assert notifier.deliver(compose([alert], NOW))
+    [call] = server.notify_calls()
+    assert call["app_name"] == "weakties"
+    assert call["summary"] == "Time to get in touch with Priya"
+    assert call["body"] == "You last wrote to Priya 7 months ago."
+    assert call["actions"] == ["write", "Write", "snooze", "Snooze 30d",
+                               "contacted", "Mark as contacted"]
+    notifier.close()
+
+
+def test_hostile_name_and_subject_are_escaped_in_the_markup_body(
+        server: NotificationServer) -> None:
+    owed = Alert("reply", 7, HOSTILE, "bob@example.org", "received", NOW - timedelta(days=21),
+                 subject="<b>urgent</b> & <img src=x>")
+    lapsed = Alert("lapse", 8, HOSTILE, "bob@example.org", "sent", NOW - timedelta(days=100))
+    notifier = DesktopNotifier(interactive=True)
+    assert notifier.deliver(compose([owed], NOW))
+    assert notifier.deliver(compose([owed, lapsed], NOW))
+    single, digest = server.notify_calls()
+    escaped = "&lt;a href=&quot;http://evil&quot;&gt;Bob&lt;/a&gt;"
+    assert single["body"] == (f"{escaped} wrote 3 weeks ago and you have not replied: "
+                              "“&lt;b&gt;urgent&lt;/b&gt; &amp; &lt;img src=x&gt;”")
+    assert escaped in digest["body"]
+    for call in (single, digest):
+        assert "<a" not in call["body"] and "<b>" not in call["body"]
+        assert "<img" not in call["body"]
+    # the summary is plain text by the specification: shown as is, never interpreted
+    assert single["summary"] == f"{HOSTILE} is waiting for a reply"
+    assert digest["summary"] == "2 people to get back in touch with"
+    assert digest["actions"] == []  # a digest has no per-contact buttons
+    notifier.close()
+
+
+def test_plain_server_gets_plain_text_and_no_buttons(bus: SessionBus) -> None:
+    plain = NotificationServer(bus, ["body"])
+    try:
+        alert = Alert("lapse", 8, "A & B <x>", "ab@example.org", "sent",
+                      NOW - timedelta(days=100))
+        notifier = DesktopNotifier(interactive=True)
+        assert notifier.deliver(compose([alert], NOW))
+        [call] = plain.notify_calls()
+        assert call["body"] == "You last wrote to A & B <x> 3 months ago."
+        assert call["actions"] == []
+        notifier.close()
+    finally:
+        plain.stop()
+
+
+def test_one_shot_check_offers_no_buttons(server: NotificationServer) -> None:
+    alert = Alert("lapse", 8, "Priya", "priya@example.org", "sent", NOW - timedelta(days=100))
+    notifier = DesktopNotifier(interactive=False)  # check-lapses: nobody stays to listen
+    assert notifier.deliver(compose([alert], NOW))
+    assert server.notify_calls()[0]["actions"] == []
+
+
+def test_buttons_snooze_and_mark_as_contacted(server: NotificationServer, store: Store) -> None:
+    priya = add_lapsed(store, "Priya", "priya@example.org")
+    bob = add_lapsed(store, "Bob", "bob@example.org")
+    notifier = DesktopNotifier(interactive=True)
+    assert notifier.deliver(compose([priya], NOW))  # id 1
+    assert notifier.deliver(compose([bob], NOW))  # id 2
+    server.press(1, "snooze")
+    [request] = wait_for_buttons(notifier)
+    assert (request.action, request.alert.name) == ("snooze", "Priya")
+    actions.perform(request, store, notifier, NOW)
+    server.press(2, "contacted")
+    [request] = wait_for_buttons(notifier)
+    actions.perform(request, store, notifier, NOW)
+    facts = {f.name: f for f in store.contacts()}
+    assert facts["Priya"].snoozed_until == NOW + timedelta(days=30)
+    assert facts["Bob"].last_touch == NOW
+    assert alert_for(facts["Bob"], CONFIG, NOW) is None  # the lapse has ended
+    assert notifier.deliver(compose([priya], NOW))  # id 3
+    server.press(99, "snooze")  # not ours: ignored
+    server.press(1, "write")  # already answered: ignored
+    server.press(3, "delete-everything")  # not a button we offered: ignored
+    server.press(3, "contacted")
+    requests = wait_for_buttons(notifier)  # signals arrive in order: the last one counts
+    assert [(r.action, r.alert.name) for r in requests] == [("contacted", "Priya")]
+    notifier.close()
+
+
+def test_write_button_opens_a_mailto_link_through_the_portal(
+        bus: SessionBus, server: NotificationServer, store: Store) -> None:
+    portal = subprocess.Popen(
+        [sys.executable, "-m", "dbusmock", "org.freedesktop.portal.Desktop",
+         "/org/freedesktop/portal/desktop", "org.freedesktop.portal.OpenURI"],
+        env=bus.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn = dbus.bus.BusConnection(bus.address)
+        deadline = time.monotonic() + STARTUP
+        while not conn.name_has_owner("org.freedesktop.portal.Desktop"):
+            assert time.monotonic() < deadline and portal.poll() is None
+            time.sleep(0.05)
+        mock = dbus.Interface(conn.get_object("org.freedesktop.portal.Desktop",
+                                              "/org/freedesktop/portal/desktop"),
+                              "org.freedesktop.DBus.Mock")
+        mock.AddMethod("", "OpenURI", "ssa{sv}", "o",
+                       'ret = "/org/freedesktop/portal/desktop/request/1/weakties"')
+        alert = add_lapsed(store, "Priya", "priya+friends@example.org")
+        notifier = DesktopNotifier(interactive=True)
+        assert notifier.deliver(compose([alert], NOW))
+        server.press(1, "write")
+        [request] = wait_for_buttons(notifier)
+        actions.perform(request, store, notifier, NOW)
+        [(_, args)] = mock.GetMethodCalls("OpenURI")
+        assert str(args[1]) == "mailto:priya+friends@example.org"
+        notifier.close()
+        conn.close()
+    finally:
+        portal.terminate()
+        portal.wait(timeout=STARTUP)
+
+
+def test_recovers_when_the_session_bus_restarts(bus: SessionBus) -> None:
+    alert = Alert("lapse", 8, "Priya", "priya@example.org", "sent", NOW - timedelta(days=100))
+    first = NotificationServer(bus, ["body", "actions"])
+    notifier = DesktopNotifier(interactive=True)
+    assert notifier.deliver(compose([alert], NOW))
+    first.stop()
+    bus.stop()  # log out ...
+    bus.start()  # ... and in again: a new bus at the same address
+    second = NotificationServer(bus, ["body", "actions"])
+    try:
+        assert notifier.pending_actions() == []  # notices the old bus is gone, no crash
+        assert notifier.deliver(compose([alert], NOW))
+        assert len(second.notify_calls()) == 1
+    finally:
+        notifier.close()
+        second.stop()
+
+
+def test_bus_without_a_notification_server_falls_back(bus: SessionBus) -> None:
+    alert = Alert("lapse", 8, "Priya", "priya@example.org", "sent", NOW - timedelta(days=100))
+    assert DesktopNotifier(interactive=True).deliver(compose([alert], NOW)) is False
+
+
+def test_no_session_bus_logs_the_lapse_and_tries_again_next_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no bus socket there
+    add_lapsed(store, "Priya", "priya@example.org", days=210)
+    notifier = DesktopNotifier(interactive=True)
+    with caplog.at_level(logging.INFO):
+        first = alerts.check(store, CONFIG, notifier)
+        second = alerts.check(store, CONFIG, notifier)
+    assert first.failed and not first.delivered
+    assert "You last wrote to Priya 7 months ago." in caplog.text
+    assert "desktop notifications unavailable" in caplog.text
+    assert second.failed  # not recorded as told: the desktop is tried again
