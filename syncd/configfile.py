@@ -10,11 +10,11 @@ Reading and validating stays in ``syncd/config.py``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from syncd import files
 
 
 @dataclass(frozen=True)
@@ -131,26 +131,12 @@ def backup_path(path: Path) -> Path:
 def write_private(path: Path, text: str) -> Path | None:
     """Write ``text`` to ``path`` (0600; a new directory 0700), atomically.
 
-    An existing file is first copied to ``<name>.bak``; returns that path,
-    or None when there was nothing to keep.
+    An existing file is first copied to ``<name>.bak`` (0600); returns that
+    path, or None when there was nothing to keep.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     kept = None
     if path.exists():
         kept = backup_path(path)
-        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as old:
-            shutil.copyfileobj(old, out)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        files.write_private(kept, path.read_text(encoding="utf-8"))
+    files.write_private(path, text)
     return kept

@@ -52,16 +52,21 @@ def run_password_command(argv: list[str], account: str) -> str:
     return secret
 
 
-def get_secret(account: str, password_command: list[str] | None = None) -> str:
-    """The account's password (or token): password_command first, else the keyring."""
-    if password_command:
-        return run_password_command(password_command, account)
+def keyring_secret(account: str) -> str | None:
+    """What the keyring holds for the account (None: nothing stored)."""
     import keyring.errors
 
     try:
-        secret = ensure_keyring().get_password(SERVICE, account)
+        return ensure_keyring().get_password(SERVICE, account)
     except keyring.errors.KeyringError as exc:
         raise SecretError(f"account {account!r}: keyring error: {exc}") from None
+
+
+def get_secret(account: str, password_command: list[str] | None = None) -> str:
+    """The account's password: password_command first, else the keyring."""
+    if password_command:
+        return run_password_command(password_command, account)
+    secret = keyring_secret(account)
     if secret is None:
         raise SecretError(
             f"account {account!r}: no password stored; run 'weakties auth {account}' "
@@ -71,6 +76,7 @@ def get_secret(account: str, password_command: list[str] | None = None) -> str:
 
 
 def store_secret(account: str, secret: str) -> None:
+    """Put the account's secret (password, OAuth token JSON) in the keyring."""
     import keyring.errors
 
     try:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
+import keyring
 import pytest
 
 from tests.dovecot import Dovecot, ImapUser, start_dovecot
+from tests.keyring_backend import FileKeyringForTests
 
 # --- Dovecot ---------------------------------------------------------------
 # One real Dovecot IMAP server (tests/dovecot.py) for the whole session; each
@@ -24,3 +29,36 @@ def dovecot() -> Iterator[Dovecot]:
 def imap_user(dovecot: Dovecot) -> ImapUser:
     """A fresh, empty account ``user{n}@example.com`` with a random password."""
     return dovecot.new_user()
+
+
+# --- secrets and OAuth -------------------------------------------------------
+
+
+@pytest.fixture
+def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The file-backed test keyring (tests/keyring_backend.py); yields its file."""
+    path = tmp_path / "keyring.json"
+    monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyringForTests())
+    yield path
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def consenting_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A user at a browser who opens Google's consent URL and clicks "Allow"
+    (the Gmail stand-in redirects to weakties' loopback listener). Yields the
+    URLs opened."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-in speaks plain http
+    opened: list[str] = []
+
+    class Browser:
+        def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
+            opened.append(url)
+            threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(),
+                             daemon=True).start()
+            return True
+
+    monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
+    return opened

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
-import pytest
 from keyring.backends.fail import Keyring as FailKeyring
 
 from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import day, imap_account, make_env, message
-from tests.keyring_backend import FileKeyringForTests
-
-
-@pytest.fixture
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(FileKeyringForTests())
-    yield path
-    keyring.set_keyring(previous)
 
 
 def test_auth_checks_and_stores_the_password(tmp_path: Path, dovecot: Dovecot,

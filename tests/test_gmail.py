@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -508,24 +507,14 @@ def test_engine_reports_a_revoked_account_and_syncs_the_others(
 
 
 def test_auth_command_runs_the_consent_flow_and_stores_the_token(
-        standin: GmailStandin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        standin: GmailStandin, tmp_path: Path, consenting_browser: list[str]) -> None:
     (tmp_path / "client_secret.json").write_text(json.dumps(standin.new_client()))
     path = write_config(tmp_path, standin, ["personal"])
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-in speaks plain http
-    opened: list[str] = []
-
-    class Browser:  # the user: opens the URL and clicks "Allow" (the stand-in redirects)
-        def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
-            opened.append(url)
-            threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(),
-                             daemon=True).start()
-            return True
-
-    monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
     result = CliRunner().invoke(cli.main, ["--config", str(path), "auth", "personal"])
     assert result.exit_code == 0, result.output
     assert "personal: authorized for me@example.com" in result.output
-    assert "scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fgmail.metadata&" in opened[0]
+    [url] = consenting_browser
+    assert "scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fgmail.metadata&" in url
     token_file = tmp_path / "personal.json"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     stored = json.loads(token_file.read_text())

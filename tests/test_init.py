@@ -7,31 +7,17 @@ import os
 import stat
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pexpect
-import pytest
 
 from syncd import configfile, providers
 from syncd.init import gmail_note
 from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import Env, day, message
-from tests.keyring_backend import FileKeyringForTests
 
 REPO = Path(__file__).resolve().parent.parent
 ME_ALIAS = "me.alias@example.org"
-
-
-@pytest.fixture
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "keyring.json"
-    monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
-    previous = keyring.get_keyring()
-    keyring.set_keyring(FileKeyringForTests())
-    yield path
-    keyring.set_keyring(previous)
 
 
 def _two_way(dovecot: Dovecot, user: ImapUser) -> None:
@@ -205,7 +191,7 @@ def test_provider_guesses_and_config_text() -> None:
 
 
 def test_init_reads_gmail_through_the_api(tmp_path: Path, test_keyring: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                          consenting_browser: list[str]) -> None:
     from tests.gmail_standin import GmailStandin
 
     me = "someone@gmail.com"
@@ -216,20 +202,6 @@ def test_init_reads_gmail_through_the_api(tmp_path: Path, test_keyring: Path,
                     "Date: Sun, 02 Mar 2025 09:00:00 +0000\nSubject: re\n", labels=["SENT"])
         client = tmp_path / "client_secret.json"
         client.write_text(json.dumps(standin.new_client()))
-        monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the stand-in speaks http
-        opened: list[str] = []
-
-        class Browser:  # the user: opens the URL and clicks "Allow" (the stand-in redirects)
-            def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
-                import threading
-                import urllib.request
-
-                opened.append(url)
-                threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(),
-                                 daemon=True).start()
-                return True
-
-        monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
         env = Env(config=tmp_path / "conf" / "config.toml", db=tmp_path / "db" / "w.db")
         bad = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
                       str(tmp_path / "nope.json"))
@@ -239,7 +211,7 @@ def test_init_reads_gmail_through_the_api(tmp_path: Path, test_keyring: Path,
         result = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
                          str(client), "--gmail-api-endpoint", standin.url)
         assert result.exit_code == 0, result.output
-        assert "gmail.metadata" in opened[0]
+        assert "gmail.metadata" in consenting_browser[0]
         assert f"Authorized for {me}" in result.stdout
         assert "gmail: 2 messages scanned, 2 new interactions" in result.stdout
         data = tomllib.loads(env.config.read_text())
