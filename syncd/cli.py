@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -498,15 +499,6 @@ def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...]
                    "until you give them one (weakties contact edit NAME --add-email ...)")
 
 
-def _service_hint() -> str:
-    """init's last word: how to keep weakties watching (wire 'service install' in here)."""
-    if "service" in main.commands:
-        return "Next: 'weakties service install' keeps weakties syncing in the background."
-    return ("Next: run 'weakties sync --once' regularly (cron or a systemd timer) and "
-            "'weakties status' to see who is due; 'weakties service install' will set that "
-            "up for you once it is available.")
-
-
 @main.command()
 @click.option("--non-interactive", is_flag=True, help="Ask nothing: take the flags below.")
 @click.option("--force", is_flag=True,
@@ -526,6 +518,8 @@ def _service_hint() -> str:
               help="Read the Gmail address through the Gmail API with this OAuth client file.")
 @click.option("--gmail-api-endpoint", hidden=True, help="For tests and proxies.")
 @click.option("--no-sync", is_flag=True, help="Do not run the first sync.")
+@click.option("--service", "start_service", is_flag=True,
+              help="With --non-interactive: install and start the background service.")
 @click.option("--limit", default=15, show_default=True, type=click.IntRange(min=1),
               help="How many suggestions to show after the first sync.")
 @click.pass_context
@@ -533,7 +527,8 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
          account_name: str | None, username: str | None, host: str | None, port: int | None,
          security: str | None, ca_file: str | None, password_command: str | None,
          password_stdin: bool, gmail_client_secrets: str | None,
-         gmail_api_endpoint: str | None, no_sync: bool, limit: int) -> None:
+         gmail_api_endpoint: str | None, no_sync: bool, start_service: bool,
+         limit: int) -> None:
     """First run: your addresses, your accounts, the config, the first sync, whom to track."""
     path = ctx.parent.params.get("config_path") if ctx.parent else None
     path = path or config_mod.default_config_path()
@@ -577,7 +572,16 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
                 click.echo("No suggestions yet: 'weakties suggest' after more mail is synced.")
         finally:
             store.close()
-    click.echo(_service_hint())
+    if not config.accounts:
+        return
+    if interactive:
+        start_service = click.confirm(
+            "Keep weakties running in the background (a systemd user service)?", default=True)
+    if start_service:
+        _install_service(config, _explicit_config(), start=True)
+    else:
+        click.echo("Later: 'weakties service install --now' keeps weakties watching in the "
+                   "background; 'weakties status' shows who is due.")
 
 
 # --- the background service ----------------------------------------------------
@@ -633,25 +637,39 @@ def service() -> None:
     """Install the systemd user unit, and see how the daemon is doing."""
 
 
-@service.command("install")
-@pass_app
-def service_install(app: App) -> None:
-    """Write ~/.config/systemd/user/weakties.service for this installation."""
-    import os
-
+def _install_service(config: config_mod.Config, explicit_config: bool, start: bool) -> None:
+    """Write the systemd user unit; with ``start``, enable and start it too."""
     from syncd import service as service_mod
 
-    root = click.get_current_context().find_root().params
-    explicit = root.get("config_path") is not None or bool(os.environ.get("WEAKTIES_CONFIG"))
     try:
-        done = service_mod.install(app.config.path, explicit, app.config.database_url)
+        done = service_mod.install(config, explicit_config)
     except OSError as exc:
         raise UserError(f"cannot write the unit: {exc}") from None
     click.echo(f"{'wrote' if done.created else 'updated'} {done.path}")
-    if done.created:
-        click.echo("systemctl --user enable --now weakties")
+    how = ("systemctl --user enable --now weakties" if done.created
+           else "systemctl --user daemon-reload && systemctl --user restart weakties")
+    if not start:
+        click.echo(how)
+        return
+    problem = service_mod.start()
+    if problem is None:
+        click.echo("weakties now runs in the background ('weakties service status' shows how)")
     else:
-        click.echo("systemctl --user daemon-reload && systemctl --user restart weakties")
+        click.echo(f"could not start it ({problem}); start it with: {how}")
+
+
+def _explicit_config() -> bool:
+    """Whether this run named its config (then the unit must name it too)."""
+    root = click.get_current_context().find_root().params
+    return root.get("config_path") is not None or bool(os.environ.get("WEAKTIES_CONFIG"))
+
+
+@service.command("install")
+@click.option("--now", "start", is_flag=True, help="Also enable and start it.")
+@pass_app
+def service_install(app: App, start: bool) -> None:
+    """Write ~/.config/systemd/user/weakties.service for this installation."""
+    _install_service(app.config, _explicit_config(), start)
 
 
 @service.command("status")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 
+from syncd.config import Config
+
 UNIT_NAME = "weakties.service"
 DEFAULT_EXEC = ["/usr/bin/env", "weakties", "daemon"]
 DEFAULT_DATA_DIR = "%h/.local/share/weakties"
@@ -105,28 +107,50 @@ class Installed:
     created: bool  # False: an existing unit was replaced
 
 
-def install(config_path: Path, explicit_config: bool, database_url: str) -> Installed:
-    """Write the unit for this installation; create the data directory it may write."""
+def install(config: Config, explicit_config: bool) -> Installed:
+    """Write the unit for this installation; create the directories it may write
+    (the database's, and those of any OAuth token files)."""
     command = [*weakties_command()]
     if explicit_config:
-        command += ["--config", str(config_path.expanduser().absolute())]
+        command += ["--config", str(config.path.expanduser().absolute())]
     command.append("daemon")
     environment = {}
     if os.environ.get("WEAKTIES_DB"):
         environment["WEAKTIES_DB"] = os.environ["WEAKTIES_DB"]
     writable = []
-    if (directory := sqlite_directory(database_url)) is not None:
+    if (directory := sqlite_directory(config.database_url)) is not None:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         writable.append(str(directory))
     else:  # another database server: nothing local to write but the default dir
         Path(platformdirs.user_data_dir("weakties")).mkdir(parents=True, exist_ok=True,
                                                            mode=0o700)
+    for account in config.accounts:
+        if token_file := getattr(account.settings, "token_file", None):
+            token_dir = Path(token_file).expanduser().absolute().parent
+            token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            writable.append(str(token_dir))
     text = render_unit(command, writable or None, environment)
     path = unit_path()
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return Installed(path, created)
+
+
+def start() -> str | None:
+    """Enable and start the installed unit now; None, or why it could not."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        return "systemctl not found"
+    for args in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
+        try:
+            done = subprocess.run([systemctl, "--user", *args], capture_output=True, text=True,
+                                  timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"systemctl failed: {exc}"
+        if done.returncode != 0:
+            return (done.stderr.strip().splitlines() or ["systemctl failed"])[0]
+    return None
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
     config, db = tmp_path / "config.toml", tmp_path / "weakties.db"
     keyring_file = tmp_path / "keyring.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEAKTIES_")}
+    unit = tmp_path / "xdg" / "systemd" / "user" / "weakties.service"
     env.update({"PYTHONPATH": str(REPO), "WEAKTIES_DB": f"sqlite:///{db}",
+                "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
                 "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyringForTests",
                 "WEAKTIES_TEST_KEYRING": str(keyring_file), "TERM": "dumb", "COLUMNS": "200"})
     child = pexpect.spawn(sys.executable, ["-m", "syncd", "--config", str(config), "init"],
@@ -157,7 +159,12 @@ def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
         child.expect_exact("Whom to track?")
         child.sendline("1")
         child.expect_exact("added Priya Patel <priya@example.org>")
-        child.expect_exact("weakties service install")
+        child.expect_exact("Keep weakties running in the background")
+        child.sendline("y")
+        child.expect_exact(f"wrote {unit}")
+        # Started if this machine has a user systemd; else it says how, in one line.
+        child.expect(["weakties now runs in the background",
+                      r"could not start it \(.*\); start it with: systemctl --user enable"])
         child.expect(pexpect.EOF)
     finally:
         child.close()
@@ -168,6 +175,7 @@ def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
     assert json.loads(keyring_file.read_text()) == {"weakties/work": imap_user.password}
     listed = Env(config=config, db=db).json("contact", "list")
     assert [c["name"] for c in listed] == ["Priya Patel"]
+    assert f"--config {config} daemon" in unit.read_text()
 
 
 def test_provider_guesses_and_config_text() -> None:

@@ -69,6 +69,22 @@ def test_service_install_writes_a_unit_that_verifies(tmp_path: Path,
     assert again.stdout.startswith(f"updated {unit}")
 
 
+def test_service_install_lets_the_daemon_write_token_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    tokens = tmp_path / "tokens"
+    env = make_env(tmp_path, '[[account]]\nname = "g"\ntype = "gmail"\n'
+                   f'client_secrets = "{tmp_path}/c.json"\ntoken_file = "{tokens}/g.json"\n')
+    result = env.run("service", "install", "--now")
+    assert result.exit_code == 0, result.output
+    unit = (tmp_path / "xdg" / "systemd" / "user" / "weakties.service").read_text()
+    assert f"ReadWritePaths={env.db.parent} {tokens}" in unit
+    assert tokens.is_dir()  # refreshed tokens can be saved from inside the sandbox
+    # Started where a user systemd runs; else one line saying how.
+    assert ("now runs in the background" in result.stdout
+            or "could not start it (" in result.stdout)
+
+
 def test_service_status_without_systemd_says_so(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no systemctl here
