@@ -11,6 +11,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from connectors.base import Connector, HeaderRecord
 from syncd.cli import main
 from tests.dovecot import Dovecot, ImapUser
 
@@ -81,6 +82,19 @@ def make_env(tmp_path: Path, *accounts: str, identity: tuple[str, ...] = (),
     config = tmp_path / "config.toml"
     config.write_text(f"[identity]\naddresses = {ids}\n{extra}\n" + "\n".join(accounts))
     return Env(config=config, db=tmp_path / "db" / "weakties.db")
+
+
+def one_pass(connector: Connector, state: dict[str, dict[str, Any]],
+             limit: int | None = None) -> list[HeaderRecord]:
+    """One sync pass of a connector (or its first ``limit`` batches), applying each
+    batch's state as the store would."""
+    records: list[HeaderRecord] = []
+    for count, batch in enumerate(connector.batches(state), 1):
+        records += batch.records
+        state.update(batch.state)
+        if limit is not None and count >= limit:
+            break
+    return records
 
 
 def now() -> datetime:

@@ -24,6 +24,7 @@ from syncd import cli, config, engine
 from syncd.rules import identities, interactions
 from syncd.store import open_store
 from tests.gmail_standin import GmailStandin
+from tests.helpers import one_pass
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ME = "me@example.com"
@@ -75,18 +76,6 @@ def make(standin: GmailStandin, fake_time: FakeTime, info: dict[str, Any] | None
         bucket=TokenBucket(quota, clock=fake_time.clock, sleep=fake_time.sleep))
 
 
-def run(connector: gmail.GmailConnector, state: dict[str, dict[str, Any]],
-        limit: int | None = None) -> list[HeaderRecord]:
-    """One pass (or its first ``limit`` batches), applying each batch's state."""
-    records: list[HeaderRecord] = []
-    for count, batch in enumerate(connector.batches(state), 1):
-        records += batch.records
-        state.update(batch.state)
-        if limit is not None and count >= limit:
-            break
-    return records
-
-
 def message_ids(records: list[HeaderRecord]) -> list[str]:
     out = []
     for r in records:
@@ -110,7 +99,7 @@ def test_full_sync_maps_labels_headers_and_internal_date(standin: GmailStandin,
     standin.add(mail(7), ["SENT", "TRASH"], T0 + timedelta(hours=6))
 
     with make(standin, fake_time) as connector:
-        records = run(connector, {})
+        records = one_pass(connector, {})
 
     by_id = {mid: r for r, mid in zip(records, message_ids(records), strict=True)}
     # Spam and trash are not even listed; drafts are, and never count.
@@ -148,7 +137,7 @@ def test_batches_are_bounded_and_sent_to_the_configured_endpoint(
     for n in range(120):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     with make(standin, fake_time) as connector:
-        records = run(connector, {})
+        records = one_pass(connector, {})
         assert len(records) == 120
         assert connector.batch_uri == f"{standin.url}/batch/gmail/v1"
         assert connector.stats.calls == {"getProfile": 1, "messages.list": 1, "messages.get": 120}
@@ -166,13 +155,13 @@ def test_no_body_and_no_query_is_ever_requested(standin: GmailStandin,
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         standin.add(mail(99))
         standin.expire_history()
         standin.add(mail(100))
-        run(connector, state)  # history 404 -> full sync again
+        one_pass(connector, state)  # history 404 -> full sync again
         standin.add(mail(101))
-        run(connector, state)  # incremental
+        one_pass(connector, state)  # incremental
     gets = standin.calls_of("messages.get")
     assert len(gets) == 30 + 32 + 1
     for call in gets:
@@ -216,13 +205,13 @@ def test_incremental_reads_history_and_fetches_only_added(standin: GmailStandin,
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         assert state == {"history": {"history_id": str(standin.history_id)}}
         existing = next(iter(standin.messages))
         standin.relabel(existing, ["STARRED"])  # not an addition: not fetched
         new = [standin.add(mail(n), ["INBOX"]) for n in (20, 21, 22)]
         standin.reset_counters()
-        records = run(connector, state)
+        records = one_pass(connector, state)
         assert message_ids(records) == ["<m20@example.org>", "<m21@example.org>",
                                         "<m22@example.org>"]
         assert connector.stats.calls == {"history.list": 1, "messages.get": 3}
@@ -238,9 +227,9 @@ def test_a_pass_with_nothing_new_costs_one_history_call(standin: GmailStandin,
     standin.add(mail(1))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         standin.reset_counters()
-        assert run(connector, state) == []
+        assert one_pass(connector, state) == []
         assert connector.stats.units == 2 and connector.stats.requests == 1
     assert standin.http_requests == 1
 
@@ -277,11 +266,11 @@ def test_message_deleted_before_fetch_is_skipped(standin: GmailStandin,
     standin.add(mail(1))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         gone = standin.add(mail(2))
         standin.add(mail(3))
         standin.delete(gone)  # history still lists its messageAdded
-        assert message_ids(run(connector, state)) == ["<m3@example.org>"]
+        assert message_ids(one_pass(connector, state)) == ["<m3@example.org>"]
     assert state["history"]["history_id"] == str(standin.history_id)
 
 
@@ -296,14 +285,14 @@ def test_full_sync_interrupted_resumes_after_what_was_stored(
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time, batch_size=10) as connector:
         # pages of 25 are fetched 10 + 10 + 5: four batches are page 1 and 10 of page 2
-        first = run(connector, state, limit=4)  # ... then the pass dies
+        first = one_pass(connector, state, limit=4)  # ... then the pass dies
     cursor = state["history"]["full"]
     assert cursor["done"] == 10 and cursor["page_token"]
     standin.add(mail(90), ["INBOX"], T0 + timedelta(days=1))  # arrives meanwhile
     with make(standin, fake_time, batch_size=10) as connector:
-        rest = run(connector, state)
+        rest = one_pass(connector, state)
         assert connector.stats.calls["messages.get"] == 25
-        later = run(connector, state)  # picks up what arrived during the full sync
+        later = one_pass(connector, state)  # picks up what arrived during the full sync
     seen = message_ids(first) + message_ids(rest)
     assert len(seen) == len(set(seen)) == 60
     assert message_ids(later) == ["<m90@example.org>"]
@@ -314,12 +303,12 @@ def test_incremental_interrupted_keeps_a_safe_cursor(standin: GmailStandin,
     standin.add(mail(0))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time, batch_size=4) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         for n in range(1, 11):
             standin.add(mail(n))
-        first = run(connector, state, limit=1)
+        first = one_pass(connector, state, limit=1)
         assert len(first) == 4
-        rest = run(connector, state)
+        rest = one_pass(connector, state)
     assert message_ids(first) + message_ids(rest) == [f"<m{n}@example.org>"
                                                       for n in range(1, 11)]
 
@@ -331,7 +320,7 @@ def test_refused_page_token_restarts_the_full_sync(standin: GmailStandin,
     state: dict[str, dict[str, Any]] = {
         "history": {"full": {"start_history_id": "1", "page_token": "bm9wZQ", "done": 3}}}
     with make(standin, fake_time) as connector:
-        assert len(run(connector, state)) == 5
+        assert len(one_pass(connector, state)) == 5
     assert state == {"history": {"history_id": str(standin.history_id)}}
 
 
@@ -347,7 +336,7 @@ def test_rate_limit_bursts_and_server_errors_are_survived(standin: GmailStandin,
     standin.fail(1, 500, "batch", retry_after=None)  # the whole first batch request
     standin.fail(15, 429, "part", retry_after="3")  # a burst inside the batch
     with make(standin, fake_time, batch_size=20) as connector:
-        records = run(connector, {})
+        records = one_pass(connector, {})
         assert connector.stats.retries == 4
     assert len(set(message_ids(records))) == 40
     # Retry-After honoured; exponential backoff where there was none.
@@ -362,7 +351,7 @@ def test_other_errors_are_not_retried_and_read_clearly(standin: GmailStandin,
         standin.fail(1, 403, "single", retry_after=None, reason="domainPolicy")
         with pytest.raises(gmail.ConnectorError,
                            match="Gmail API 403 for /gmail/v1/users/me/profile: The domain"):
-            run(connector, {})
+            one_pass(connector, {})
     assert fake_time.sleeps == []
 
 
@@ -371,7 +360,7 @@ def test_giving_up_after_the_retries(standin: GmailStandin, fake_time: FakeTime)
     standin.fail(100, 503, "part", retry_after=None)
     with make(standin, fake_time) as connector, pytest.raises(gmail.ConnectError,
                                                               match="kept refusing"):
-        run(connector, {})
+        one_pass(connector, {})
     assert len(fake_time.sleeps) == 7
     assert fake_time.sleeps[-1] == 48.0  # the 64 s cap, times the jitter (0.75 here)
 
@@ -380,7 +369,7 @@ def test_quota_bucket_paces_a_big_sync(standin: GmailStandin, fake_time: FakeTim
     for n in range(200):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     with make(standin, fake_time, quota=600) as connector:  # 10 units/s, burst 100
-        run(connector, {})
+        one_pass(connector, {})
         units = connector.stats.units
     assert units == 1 + 5 + 200 * 5
     # Everything past the initial burst was paid for at 10 units per second.
@@ -418,7 +407,7 @@ def test_token_uri_is_honoured_and_refreshed_token_handed_back(
     info = standin.authorized_user()
     saved: list[str] = []
     with make(standin, fake_time, info=info, saved=saved) as connector:
-        run(connector, {})
+        one_pass(connector, {})
     assert standin.token_requests == 1
     assert len(saved) == 1
     stored = json.loads(saved[0])
@@ -434,10 +423,10 @@ def test_expired_access_token_is_refreshed_mid_pass(standin: GmailStandin,
     state: dict[str, dict[str, Any]] = {}
     saved: list[str] = []
     with make(standin, fake_time, saved=saved) as connector:
-        run(connector, state)
+        one_pass(connector, state)
         standin.expire_access_tokens()  # Google rejects it before its expiry says so
         standin.add(mail(9))
-        assert message_ids(run(connector, state)) == ["<m9@example.org>"]
+        assert message_ids(one_pass(connector, state)) == ["<m9@example.org>"]
     assert standin.token_requests == 2 and len(saved) == 2
 
 
@@ -447,7 +436,7 @@ def test_revoked_refresh_token_is_one_clear_auth_error(standin: GmailStandin,
     info = standin.authorized_user()
     standin.revoke(info["refresh_token"])
     with make(standin, fake_time, info=info) as connector, pytest.raises(AuthError) as caught:
-        run(connector, {})
+        one_pass(connector, {})
     assert str(caught.value) == ("Google refused the saved authorization (revoked or expired); "
                                  "run 'weakties auth test' again")
 

@@ -12,10 +12,10 @@ import email.parser
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import HEADER_FIELDS, Connector, HeaderRecord
+from connectors.base import HEADER_FIELDS, HeaderRecord
 from syncd.rules import identities, interactions
 from tests.contract.conftest import ME, GmailMailbox, ImapMailbox, Mailbox
-from tests.helpers import day, message
+from tests.helpers import day, message, one_pass
 
 MINE = identities([ME])
 State = dict[str, dict[str, Any]]
@@ -47,17 +47,6 @@ EXPECTED: Seen = {
     ("received", "erin@example.org", day(3), "mid:<a1@x>"),
     ("received", "gus@example.org", day(8, 9), "mid:<nodate@x>"),
 }
-
-
-def one_pass(connector: Connector, state: State,
-             limit: int | None = None) -> list[HeaderRecord]:
-    records: list[HeaderRecord] = []
-    for count, batch in enumerate(connector.batches(state), 1):
-        records += batch.records
-        state.update(batch.state)
-        if limit is not None and count >= limit:
-            break
-    return records
 
 
 def found(records: list[HeaderRecord]) -> Seen:
