@@ -71,6 +71,34 @@ def _balanced(value: str) -> bool:
     return depth == 0 and angle == 0
 
 
+#: One entry of the common, simple shapes: ``a@b``, ``Name <a@b>``, ``=?..?= <a@b>``.
+_SIMPLE_ENTRY = re.compile(
+    r"\s*(?:"
+    r"([^<>\"(),;:@\\]*?)\s*<([^<>\s@]+@[^<>\s@]+)>"  # Name <a@b>
+    r"|([^<>\s@]+@[^<>\s@]+)"  # a@b
+    r")\s*"
+)
+_NOT_SIMPLE = re.compile(r'["()\\;:]')  # quotes, comments, groups: the full parser
+
+
+def _parse_simple(value: str) -> list[tuple[str, str]] | None:
+    """The fast path for plain address lists; None when the value needs the full parser."""
+    if _NOT_SIMPLE.search(value):
+        return None
+    result = []
+    for entry in value.split(","):
+        if not entry.strip():
+            continue
+        match = _SIMPLE_ENTRY.fullmatch(entry)
+        if match is None:
+            return None
+        name, bracketed, bare = match.groups()
+        normal = normalize(bracketed or bare)
+        if normal is not None:
+            result.append((decode_words(" ".join(name.split())) if name else "", normal))
+    return result
+
+
 def parse_list(value: str | None) -> list[tuple[str, str]]:
     """``(display name, normalised address)`` pairs from an address header.
 
@@ -80,6 +108,14 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
     """
     if not value or "@" not in value:
         return []
+    simple = _parse_simple(value)
+    if simple is not None:
+        return simple
+    return _parse_full(value)
+
+
+def _parse_full(value: str) -> list[tuple[str, str]]:
+    """The stdlib parser, guarded against values whose parse does not add up."""
     if not _balanced(value):
         return []
     parsed = email.utils.getaddresses([value])

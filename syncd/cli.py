@@ -22,7 +22,6 @@ import click
 from connectors.base import ConnectorError
 from syncd import config as config_mod
 from syncd import engine, importers, lapses, secrets
-from syncd import init as init_mod
 from syncd import suggest as suggest_mod
 from syncd.accounts import authorize_gmail, check_login
 from syncd.durations import format_cadence, format_duration, parse_duration
@@ -530,6 +529,8 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
          gmail_api_endpoint: str | None, no_sync: bool, start_service: bool,
          limit: int) -> None:
     """First run: your addresses, your accounts, the config, the first sync, whom to track."""
+    from syncd import init as init_mod
+
     path = ctx.parent.params.get("config_path") if ctx.parent else None
     path = path or config_mod.default_config_path()
     interactive = not non_interactive

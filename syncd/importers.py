@@ -29,11 +29,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import vobject
-import vobject.base
+from typing import TYPE_CHECKING
 
 from syncd.addresses import normalize
+
+if TYPE_CHECKING:
+    import vobject.base
 
 FORMATS = ("vcard", "google", "linkedin")
 _LINKEDIN_HEADER = ("First Name", "Last Name", "Email Address")
@@ -154,6 +155,9 @@ def _vcard(text: str, parsed: Parsed) -> None:
     first = next((i + 1 for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and first not in starts:
         raise _LineError(first, f"expected BEGIN:VCARD, found {_clip(lines[first - 1])!r}")
+    import vobject  # only for vCards: it costs every command start-up time
+    import vobject.base
+
     try:
         components = list(vobject.readComponents(text, allowQP=True))
     except vobject.base.VObjectError as exc:

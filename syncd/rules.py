@@ -17,8 +17,6 @@ Pure functions, no I/O. The rules (documented in README.md):
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import email.utils
 import enum
 import hashlib
@@ -29,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from connectors.base import FolderRole, HeaderRecord
 from syncd.addresses import decode_words, normalize, parse_list
 
-_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _DATE_SLACK = timedelta(days=1)
 _SUBJECT_MAX = 500
@@ -60,10 +57,30 @@ def identities(addresses: Iterable[str]) -> frozenset[str]:
 
 
 def _fields(raw: bytes) -> dict[str, list[str]]:
-    """Header name (lower case) -> raw values, 8-bit bytes kept as surrogates."""
+    """Header name (lower case) -> values, unfolded; 8-bit bytes read as UTF-8.
+
+    The block holds only the few fields connectors fetch, so a plain split is
+    all it takes; it is the hot path of a first sync, several times faster
+    than the stdlib's feed parser.
+    """
     fields: dict[str, list[str]] = {}
-    for name, value in _PARSER.parsebytes(raw).raw_items():
-        fields.setdefault(name.lower(), []).append(value)
+    values: list[str] | None = None
+    for line in raw.decode("utf-8", "replace").split("\n"):
+        line = line.rstrip("\r")
+        if not line.strip():
+            if values is None and not fields:
+                continue  # leading blank lines
+            break  # the end of the header block
+        if line[0] in " \t":
+            if values:  # a folded continuation line
+                values[-1] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            values = None  # not a header line: skip it and its continuations
+            continue
+        values = fields.setdefault(name.strip().lower(), [])
+        values.append(value.strip())
     return fields
 
 
@@ -72,13 +89,8 @@ def _first(fields: dict[str, list[str]], name: str) -> str:
 
 
 def _text(value: str) -> str:
-    """A header value as text: 8-bit bytes read as UTF-8, RFC 2047 decoded."""
-    text = value
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # compat32 keeps raw 8-bit bytes as surrogates
-        text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-    return decode_words(" ".join(text.split()))
+    """A header value as text: whitespace folded, RFC 2047 decoded."""
+    return decode_words(" ".join(value.split()))
 
 
 def message_time(date_header: str | None, server_time: datetime | None) -> datetime | None:

@@ -16,17 +16,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from syncd import models
+from syncd import schema
 from syncd.addresses import normalize
 from syncd.rules import Interaction
+
+if TYPE_CHECKING:  # the ORM (syncd.models) is imported where contacts are managed
+    from sqlalchemy.orm import Session
+
+    from syncd import models
 
 #: The newest migration in syncd/migrations/versions (a test keeps them in step).
 SCHEMA_HEAD = "0002"
@@ -102,29 +106,36 @@ def _migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the interactions table."""
-    table = models.Interaction.__table__
+def _dialect_insert(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL)."""
     if engine.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         raise StoreError(f"database {engine.dialect.name} is not supported (sqlite, postgresql)")
-    return insert(table).on_conflict_do_nothing()
+    return insert
 
 
 class Store:
-    """The open database. Create with :func:`open_store`."""
+    """The open database. Create with :func:`open_store`.
+
+    The sync path (state and batches) speaks SQLAlchemy Core; the contact
+    methods use the ORM, imported on first use.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._insert = _insert_ignoring_duplicates(engine)
+        self._insert = _dialect_insert(engine)
+        self._sessions: Any = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose work commits on success and rolls back on any error."""
+        """An ORM session whose work commits on success and rolls back on any error."""
+        if self._sessions is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         with self._sessions() as session, session.begin():
             yield session
 
@@ -134,9 +145,11 @@ class Store:
     # --- sync --------------------------------------------------------------
 
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
-        with self.session() as s:
-            rows = s.scalars(select(models.SyncState).where(models.SyncState.account == account))
-            return {row.scope: dict(row.state) for row in rows}
+        table = schema.sync_state
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.scope, table.c.state)
+                                .where(table.c.account == account))
+            return {scope: dict(state) for scope, state in rows}
 
     def save_batch(self, account: str, found: Sequence[Interaction],
                    state: dict[str, dict[str, Any]], now: datetime) -> int:
@@ -147,30 +160,38 @@ class Store:
              "subject": i.subject, "dedupe_key": i.dedupe_key}
             for i in found
         ]
-        with self.session() as s:
+        with self.engine.begin() as conn:
             new = 0
             if rows:
-                before = self._count(s)
-                s.execute(self._insert, rows)
-                new = self._count(s) - before
+                before = self._count(conn)
+                conn.execute(self._insert(schema.interactions).on_conflict_do_nothing(), rows)
+                new = self._count(conn) - before
             for scope, value in state.items():
-                s.merge(models.SyncState(account=account, scope=scope, state=value,
-                                         updated_at=now))
+                upsert = self._insert(schema.sync_state).values(
+                    account=account, scope=scope, state=value, updated_at=now)
+                conn.execute(upsert.on_conflict_do_update(
+                    index_elements=["account", "scope"],
+                    set_={"state": upsert.excluded.state,
+                          "updated_at": upsert.excluded.updated_at}))
         return new
 
-    def _count(self, s: Session) -> int:
+    def _count(self, conn: Connection) -> int:
         if self.engine.dialect.name == "sqlite":
-            return int(s.execute(text("SELECT total_changes()")).scalar() or 0)
-        return int(s.execute(select(func.count()).select_from(models.Interaction)).scalar() or 0)
+            return int(conn.execute(text("SELECT total_changes()")).scalar() or 0)
+        return int(conn.execute(select(func.count()).select_from(schema.interactions))
+                   .scalar() or 0)
 
     def last_synced(self, account: str) -> datetime | None:
-        with self.session() as s:
-            return s.scalar(select(func.max(models.SyncState.updated_at))
-                            .where(models.SyncState.account == account))
+        table = schema.sync_state
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(table.c.updated_at))
+                                .where(table.c.account == account)).scalar()
 
     # --- contacts ----------------------------------------------------------
 
     def _get(self, s: Session, name: str) -> models.Contact:
+        from syncd import models
+
         contact = s.scalar(select(models.Contact).where(func.lower(models.Contact.name)
                                                         == name.strip().lower()))
         if contact is None:
@@ -178,6 +199,8 @@ class Store:
         return contact
 
     def _claim(self, s: Session, contact: models.Contact, emails: Iterable[str]) -> None:
+        from syncd import models
+
         for display in emails:
             address = normalize(display)
             if address is None:
@@ -193,6 +216,8 @@ class Store:
 
     def add_contact(self, name: str, emails: Sequence[str], cadence: timedelta | None,
                     tags: Sequence[str], now: datetime) -> None:
+        from syncd import models
+
         name = name.strip()
         if not name:
             raise StoreError("a contact needs a name")
@@ -212,6 +237,8 @@ class Store:
                      add_emails: Sequence[str] = (), remove_emails: Sequence[str] = (),
                      cadence: timedelta | None = None, clear_cadence: bool = False,
                      add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> None:
+        from syncd import models
+
         with self.session() as s:
             contact = self._get(s, name)
             if new_name and new_name.strip().lower() != contact.name.lower():
@@ -245,6 +272,8 @@ class Store:
             s.delete(self._get(s, name))
 
     def add_touch(self, name: str, at: datetime, note: str | None) -> None:
+        from syncd import models
+
         with self.session() as s:
             contact = self._get(s, name)
             contact.touches.append(models.Touch(at=at, note=note))
@@ -257,6 +286,10 @@ class Store:
 
     def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
         """Tracked contacts with their last sent / received / touch times."""
+        from sqlalchemy.orm import selectinload
+
+        from syncd import models
+
         Ix, Em = models.Interaction, models.ContactEmail
         with self.session() as s:
             query = select(models.Contact).options(selectinload(models.Contact.emails),
@@ -291,6 +324,8 @@ class Store:
     def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
         """The latest interactions and touches behind a contact's dates, newest first,
         one entry per message."""
+        from syncd import models
+
         Ix = models.Interaction
         with self.session() as s:
             contact = self._get(s, name)
@@ -322,6 +357,8 @@ class Store:
         contact days and the display names seen come in two more grouped
         queries restricted to those addresses.
         """
+        from syncd import models
+
         Ix, Em = models.Interaction, models.ContactEmail
         # (dedupe key, address, direction) is unique: one row per message and direction.
         sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
@@ -367,6 +404,8 @@ class Store:
 
     def _merge_one(self, s: Session, draft: Draft, now: datetime, tags: Sequence[str],
                    cadence: timedelta | None, by_name: bool) -> Merged:
+        from syncd import models
+
         addresses: dict[str, str] = {}
         for display in draft.emails:
             address = normalize(display)
@@ -425,7 +464,7 @@ def _seconds(delta: timedelta | None) -> int | None:
 
 
 def _aware(at: datetime) -> datetime:
-    return models.UTCDateTime().process_result_value(at, None) if at.tzinfo is None else at
+    return schema.UTCDateTime().process_result_value(at, None) if at.tzinfo is None else at
 
 
 def open_store(url: str) -> Store:

@@ -176,3 +176,26 @@ def test_no_time_at_all_is_skipped() -> None:
 def test_subjects_can_be_left_out() -> None:
     [i] = interactions(record(RECEIVED), ME, keep_subjects=False)
     assert i.subject is None
+
+
+@pytest.mark.parametrize("value, fast", [
+    ("bob@example.org", True),
+    ("Bob <bob@example.org>", True),
+    ("  Bob   Smith  <Bob.Smith+x@Example.ORG> , carol@example.net,", True),
+    ("=?UTF-8?Q?J=C3=B6rg?= <j@example.org>, =?utf-8?b?WsO2ZQ==?= <z@example.org>", True),
+    ("<bare@example.org>", True),
+    ("Dots.In.Gmail@googlemail.com", True),
+    ("bob@example.org, not-an-address, carol@example.net", False),
+    ("alice@example.org <bob@example.org>", False),
+    ("alice@example.org)<bob@example.org>", False),
+    ('"Smith, Bob" <bob@example.org>', False),
+    ("team: a@example.org, b@example.org;", False),
+    ("Bob <bob@example.org", False),
+])
+def test_fast_address_path_agrees_with_the_full_parser(value: str, fast: bool) -> None:
+    from syncd.addresses import _parse_full, _parse_simple
+
+    simple = _parse_simple(value)
+    assert (simple is not None) == fast  # it answers the everyday shapes, nothing odd
+    if simple is not None:
+        assert simple == _parse_full(value)

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from syncd import models
+from syncd import models, schema
 from syncd.rules import Direction, Interaction
 from syncd.store import SCHEMA_HEAD, Store, StoreError, open_store
 
@@ -45,10 +45,10 @@ def test_database_file_and_directory_are_private(tmp_path: Path, store: Store) -
 
 def test_migrations_match_the_models(store: Store) -> None:
     config = AlembicConfig()
-    config.set_main_option("script_location", str(Path(models.__file__).parent / "migrations"))
+    config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), models.Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
 
 
 def test_replaying_a_batch_changes_nothing(store: Store) -> None:

@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from syncd.models import Base
+from syncd.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
     render_as_batch=True,  # SQLite cannot ALTER most things in place
 )
 with context.begin_transaction():

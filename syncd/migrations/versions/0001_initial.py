@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-import syncd.models
+import syncd.schema
 
 revision = '0001'
 down_revision = None
@@ -21,8 +21,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('cadence_seconds', sa.Integer(), nullable=True),
-    sa.Column('snoozed_until', syncd.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', syncd.models.UTCDateTime(), nullable=False),
+    sa.Column('snoozed_until', syncd.schema.UTCDateTime(), nullable=True),
+    sa.Column('created_at', syncd.schema.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
     sa.UniqueConstraint('name', name=op.f('uq_contacts_name'))
     )
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=320), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('direction', sa.String(length=10), nullable=False),
-    sa.Column('at', syncd.models.UTCDateTime(), nullable=False),
+    sa.Column('at', syncd.schema.UTCDateTime(), nullable=False),
     sa.Column('account', sa.String(length=200), nullable=False),
     sa.Column('folder', sa.String(length=500), nullable=False),
     sa.Column('message_id', sa.String(length=998), nullable=True),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('account', sa.String(length=200), nullable=False),
     sa.Column('scope', sa.String(length=500), nullable=False),
     sa.Column('state', sa.JSON(), nullable=False),
-    sa.Column('updated_at', syncd.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', syncd.schema.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('account', 'scope', name=op.f('pk_sync_state'))
     )
     op.create_table('contact_emails',
@@ -68,7 +68,7 @@ def upgrade() -> None:
     op.create_table('touches',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
-    sa.Column('at', syncd.models.UTCDateTime(), nullable=False),
+    sa.Column('at', syncd.schema.UTCDateTime(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_touches_contact_id_contacts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_touches'))

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-import syncd.models
+import syncd.schema
 
 revision = '0002'
 down_revision = '0001'
@@ -19,8 +19,8 @@ def upgrade() -> None:
     op.create_table('notified_alerts',
     sa.Column('contact_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
-    sa.Column('basis', syncd.models.UTCDateTime(), nullable=False),
-    sa.Column('notified_at', syncd.models.UTCDateTime(), nullable=False),
+    sa.Column('basis', syncd.schema.UTCDateTime(), nullable=False),
+    sa.Column('notified_at', syncd.schema.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_notified_alerts_contact_id_contacts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('contact_id', 'kind', name=op.f('pk_notified_alerts'))
     )

@@ -1,0 +1,132 @@
+"""The database tables, in SQLAlchemy Core. Schema changes go through Alembic
+(``syncd/migrations``); a test checks the two agree.
+
+* ``interactions``: what the rules found, for every correspondent (not only
+  tracked contacts). Metadata only. One row per (message, address, direction):
+  the unique dedupe key makes replaying a batch change nothing.
+* ``sync_state``: per account and scope (an IMAP folder, Gmail's history), the
+  connector's cursor. Written in the same transaction as the interactions.
+* ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
+  are interactions without mail (a coffee, a call).
+* ``notified_alerts``: which alert was told about which contact, and when.
+
+The sync path (``syncd.store``'s batch writes) needs only these Core tables;
+the ORM classes in ``syncd.models`` are mapped onto them and imported only by
+the commands that manage contacts, which keeps ``sync --once`` quick to start.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (stored naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _contact_id(**kw: Any) -> Column[int]:
+    return Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False,
+                  **kw)
+
+
+contacts = Table(
+    "contacts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), unique=True, nullable=False),
+    Column("cadence_seconds", Integer),  # None: the tag's or the default cadence
+    Column("snoozed_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+contact_emails = Table(
+    "contact_emails", metadata,
+    Column("id", Integer, primary_key=True),
+    _contact_id(),
+    Column("address", String(320), unique=True, nullable=False),  # normalised
+    Column("display", String(320), nullable=False),  # as the user typed it
+)
+
+contact_tags = Table(
+    "contact_tags", metadata,
+    _contact_id(primary_key=True),
+    Column("tag", String(100), primary_key=True),
+)
+
+touches = Table(
+    "touches", metadata,
+    Column("id", Integer, primary_key=True),
+    _contact_id(index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text),
+)
+
+interactions = Table(
+    "interactions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(320), nullable=False),  # normalised
+    Column("name", String(200), nullable=False, default=""),  # display name seen
+    Column("direction", String(10), nullable=False),  # "sent" | "received"
+    Column("at", UTCDateTime, nullable=False),
+    Column("account", String(200), nullable=False),
+    Column("folder", String(500), nullable=False),
+    Column("message_id", String(998)),
+    Column("subject", String(500)),
+    Column("dedupe_key", String(998), nullable=False),
+    UniqueConstraint("dedupe_key", "address", "direction"),
+    Index("ix_interactions_address_direction_at", "address", "direction", "at"),
+)
+
+sync_state = Table(
+    "sync_state", metadata,
+    Column("account", String(200), primary_key=True),
+    Column("scope", String(500), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+notified_alerts = Table(
+    "notified_alerts", metadata,
+    _contact_id(primary_key=True),
+    Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
+    Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
+    Column("notified_at", UTCDateTime, nullable=False),
+)
