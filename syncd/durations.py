@@ -55,7 +55,7 @@ def format_duration(delta: timedelta) -> str:
         ("minute", 60),
     ):
         if seconds >= size:
-            count = int(seconds // size)
+            count = max(1, round(seconds / size))
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return "just now" if seconds < 1 else f"{int(seconds)} seconds"
 

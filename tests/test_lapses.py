@@ -144,7 +144,7 @@ def test_many_lapses_make_one_digest_with_a_count() -> None:
     note = compose(alerts, NOW)
     assert note.summary == "11 people to get back in touch with"
     lines = note.body.splitlines()
-    assert lines[0] == "• Priya: wrote 2 weeks ago, not replied"
+    assert lines[0] == "• Priya: wrote 3 weeks ago, not replied"  # 20 days, rounded
     assert lines[-1] == "• … and 3 more"
     assert note.actions == ()  # buttons only for a single contact
     assert note.fields["count"] == "11" and note.fields["kind"] == "mixed"
