@@ -46,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from bench.imap_sync import compile_sources
+from bench.imap_sync import compile_sources, run_measured
 from syncd.durations import parse_duration
 from tests.dovecot import start_dovecot
 
@@ -98,16 +98,8 @@ def floor_rss_kb(seconds: float = 3.0) -> list[int]:
 
 def cron_sync(cli: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """One ``sync --once`` subprocess; returns (CPU seconds from its rusage, wall, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([*cli, "sync", "--once"], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"weakties sync --once failed ({proc.returncode}): {out}")
-    return usage.ru_utime + usage.ru_stime, wall, out.strip()
+    wall, usage, out = run_measured([*cli, "sync", "--once"], env, cwd=ROOT)
+    return usage.ru_utime + usage.ru_stime, wall, out
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ import email.parser
 import email.policy
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -76,19 +77,27 @@ def baseline(server: Dovecot, user: str) -> tuple[float, int]:
     return time.perf_counter() - started, parsed
 
 
-def run_weakties(config: Path, db: Path) -> tuple[float, float, str]:
-    """``weakties sync --once`` as a subprocess; returns (seconds, peak RSS in MB, stdout)."""
-    env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
+def run_measured(argv: list[str], env: dict[str, str],
+                 cwd: Path | None = None) -> tuple[float, resource.struct_rusage, str]:
+    """Run a command to its end: (wall seconds, its own rusage, stdout). Exits on failure."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "syncd", "--config", str(config),
-                             "sync", "--once"], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"weakties sync failed ({proc.returncode}): {out}")
-    return elapsed, usage.ru_maxrss / 1024, out.strip()
+        raise SystemExit(f"{' '.join(argv[-2:])} failed ({proc.returncode}): {out}")
+    return elapsed, usage, out.strip()
+
+
+def run_weakties(config: Path, db: Path) -> tuple[float, float, str]:
+    """``weakties sync --once`` as a subprocess; returns (seconds, peak RSS in MB, stdout)."""
+    env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
+    elapsed, usage, out = run_measured(
+        [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--once"], env)
+    return elapsed, usage.ru_maxrss / 1024, out
 
 
 def compile_sources() -> None:
