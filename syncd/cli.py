@@ -202,7 +202,13 @@ def _days(delta: timedelta | None) -> int | float | None:
     return int(days) if days == int(days) else round(days, 3)
 
 
-def _standing_json(s: lapses.Standing) -> dict[str, Any]:
+def _reply_owed(s: lapses.Standing, config: config_mod.Config, now: datetime) -> bool:
+    """They wrote last, longer ago than [notify] reply_after (and no snooze)."""
+    alert = lapses.alert_for(s.facts, config, now)
+    return alert is not None and alert.kind == lapses.REPLY
+
+
+def _standing_json(s: lapses.Standing, reply_owed: bool) -> dict[str, Any]:
     f = s.facts
     return {
         "name": f.name,
@@ -215,6 +221,7 @@ def _standing_json(s: lapses.Standing) -> dict[str, Any]:
         "last_received": _iso(f.last_received),
         "due": _iso(s.due),
         "overdue": s.overdue,
+        "reply_owed": reply_owed,
         "snoozed_until": _iso(f.snoozed_until),
     }
 
@@ -234,7 +241,7 @@ def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> Non
     if overdue:
         rows = [s for s in rows if s.overdue]
     if as_json:
-        _emit_json([_standing_json(s) for s in rows])
+        _emit_json([_standing_json(s, _reply_owed(s, app.config, now)) for s in rows])
         return
     if not rows:
         click.echo("Nobody is overdue." if overdue else
@@ -253,6 +260,8 @@ def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> Non
             due = f"OVERDUE by {format_duration(s.overdue_by)}"
         else:
             due = f"due in {format_duration(s.next_due - now)}"
+        if _reply_owed(s, app.config, now):
+            due += "; you owe a reply"
         table.append([f.name, last, format_cadence(s.cadence), due])
     _table(table, ["NAME", "LAST CONTACT", "CADENCE", "DUE"])
 
@@ -308,11 +317,11 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
         return
     click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
     if not entries:
-        click.echo("  no interactions recorded yet")
-    for e in entries:
-        where = f"{e['account']}/{e['folder']}" if e["account"] else ""
-        what = e["subject"] or ""
-        click.echo(f"  {e['at']:%Y-%m-%d %H:%M}  {e['direction']:<8}  {where}  {what}".rstrip())
+        click.echo("no interactions recorded yet")
+        return
+    _table([[f"{e['at'].astimezone():%Y-%m-%d %H:%M}", e["direction"],
+             f"{e['account']}/{e['folder']}" if e["account"] else "", e["subject"] or ""]
+            for e in entries], ["WHEN", "WHICH WAY", "WHERE", "SUBJECT"])
 
 
 @contact.command("edit")

@@ -105,3 +105,27 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert added.returncode == 0, added.stderr
     assert "A" in subprocess.run([*command, "status"], env=environ, capture_output=True,
                                  text=True).stdout
+
+
+def test_status_says_when_a_reply_is_owed(env: Env) -> None:
+    from syncd.rules import Direction, Interaction
+    from syncd.store import open_store
+
+    now = datetime.now(UTC)
+    store = open_store(f"sqlite:///{env.db}")
+    store.save_batch("mail", [Interaction(
+        address="ta@uni.example", name="Old TA", direction=Direction.RECEIVED,
+        at=now - timedelta(days=25), dedupe_key="mid:<1@x>", message_id="<1@x>",
+        subject="Paper draft", folder="INBOX")], {}, now)
+    store.close()
+    ok(env, "contact", "add", "Old TA", "--email", "ta@uni.example", "--cadence", "1y")
+    [ta] = env.json("status")
+    assert (ta["reply_owed"], ta["overdue"]) == (True, False)  # owed, though not yet due
+    assert "due in 11 months; you owe a reply" in ok(env, "status")
+    ok(env, "touch", "Old TA", "--note", "answered on the phone")
+    [ta] = env.json("status")
+    assert ta["reply_owed"] is False
+    assert "you owe a reply" not in ok(env, "status")
+    shown = ok(env, "contact", "show", "Old TA").splitlines()
+    assert shown[1].split() == ["WHEN", "WHICH", "WAY", "WHERE", "SUBJECT"]
+    assert shown[3].split()[2:] == ["received", "mail/INBOX", "Paper", "draft"]
