@@ -317,7 +317,7 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
         return
     click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
     if not entries:
-        click.echo("no interactions recorded yet")
+        click.echo("  no interactions recorded yet")
         return
     _table([[f"{e['at'].astimezone():%Y-%m-%d %H:%M}", e["direction"],
              f"{e['account']}/{e['folder']}" if e["account"] else "", e["subject"] or ""]
