@@ -197,15 +197,16 @@ class ImapConnector:
             if first < uidnext:
                 plan.append((folder, validity, first, uidnext))
         expected = sum(uidnext - first for _, _, first, uidnext in plan)
-        for folder, validity, first, _ in plan:
-            yield from self._read_folder(folder, validity, first, expected)
+        for folder, validity, first, uidnext in plan:
+            yield from self._read_folder(folder, validity, first, uidnext, expected)
 
-    def _read_folder(self, folder: Folder, validity: int, first: int,
+    def _read_folder(self, folder: Folder, validity: int, first: int, uidnext: int,
                      expected: int) -> Iterator[Batch]:
         selected = self.client.select_folder(folder.name, readonly=True)
         if int(selected.get(b"UIDVALIDITY", validity)) != validity:
             return  # changed between STATUS and SELECT: the next pass starts over
-        last = int(selected.get(b"UIDNEXT", first)) - 1
+        # SELECT's UIDNEXT is fresher than STATUS's; not every server sends it.
+        last = int(selected.get(b"UIDNEXT", uidnext)) - 1
         items = [_FETCH_HEADERS, "INTERNALDATE"]
         if folder.gmail_all:
             items.append("X-GM-LABELS")
