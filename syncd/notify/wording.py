@@ -16,10 +16,15 @@ from syncd.notify.base import ACTIONS, Notification
 DIGEST_LINES = 8  # more than this: "... and N more"
 
 
+def _waiting_on_me(alert: Alert) -> bool:
+    """A reply owed, or a lapse whose last mail came from them: they wait on me."""
+    return alert.kind == REPLY or alert.direction == "received"
+
+
 def sentence(alert: Alert, now: datetime) -> str:
     """The full sentence for one alert."""
     ago, name = format_duration(alert.age(now)), alert.name
-    if alert.kind == REPLY or alert.direction == "received":
+    if _waiting_on_me(alert):
         text = f"{name} wrote {ago} ago and you have not replied"
         return text + (f": “{alert.subject}”" if alert.subject else ".")
     if alert.direction == "sent":
@@ -32,7 +37,7 @@ def sentence(alert: Alert, now: datetime) -> str:
 def _short(alert: Alert, now: datetime) -> str:
     """One digest line."""
     ago = format_duration(alert.age(now))
-    if alert.kind == REPLY or alert.direction == "received":
+    if _waiting_on_me(alert):
         return f"{alert.name}: wrote {ago} ago, not replied"
     if alert.direction == "sent":
         return f"{alert.name}: you last wrote {ago} ago"
@@ -42,7 +47,7 @@ def _short(alert: Alert, now: datetime) -> str:
 
 
 def _summary(alert: Alert) -> str:
-    if alert.kind == REPLY or alert.direction == "received":
+    if _waiting_on_me(alert):
         return f"{alert.name} is waiting for a reply"
     return f"Time to get in touch with {alert.name}"
 
