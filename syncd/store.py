@@ -363,12 +363,14 @@ class Store:
         # (dedupe key, address, direction) is unique: one row per message and direction.
         sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
         received = func.sum(sa.case((Ix.direction == "received", 1), else_=0))
-        two_way = (select(Ix.address).where(Ix.address.not_in(select(Em.address)))
-                   .group_by(Ix.address).having(sent > 0, received > 0))
+        untracked = Ix.address.not_in(select(Em.address))
+        two_way = select(Ix.address).where(untracked).group_by(Ix.address).having(
+            sent > 0, received > 0)
         with self.session() as s:
             found: dict[str, Correspondent] = {}
             rows = s.execute(select(Ix.address, sent, received, func.min(Ix.at), func.max(Ix.at))
-                             .where(Ix.address.in_(two_way)).group_by(Ix.address))
+                             .where(untracked).group_by(Ix.address)
+                             .having(sent > 0, received > 0))
             for address, n_sent, n_received, first, last in rows:
                 found[address] = Correspondent(address, int(n_sent), int(n_received),
                                                _aware(first), _aware(last), [], {})
