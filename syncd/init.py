@@ -26,7 +26,7 @@ from connectors import imap
 from connectors.base import ConnectorError
 from syncd import config as config_mod
 from syncd import configfile, providers, secrets
-from syncd.accounts import authorize_gmail
+from syncd.accounts import authorize_gmail, check_login
 from syncd.addresses import normalize
 
 
@@ -235,7 +235,7 @@ def ask_account(given: Given, default_username: str, taken: set[str],
                 host=draft.host, username=draft.username, port=draft.port,
                 security=draft.security,  # type: ignore[arg-type]
                 ca_file=draft.ca_file, timeout=30.0)
-            imap.connect(settings, password).close()
+            check_login(config_mod.Account(draft.name, "imap", settings), password)
         except (ConnectorError, secrets.SecretError) as exc:
             click.echo(" failed")
             if not interactive:
