@@ -16,7 +16,7 @@ from syncd.durations import format_cadence, parse_duration
     ("15min", timedelta(minutes=15)),
     ("15 minutes", timedelta(minutes=15)),
     ("3 months", timedelta(days=90)),
-    ("6m", timedelta(days=180)),
+    ("6mo", timedelta(days=180)),
     ("6mo", timedelta(days=180)),
     ("1y", timedelta(days=365)),
     ("2w", timedelta(weeks=2)),
