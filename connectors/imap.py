@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -150,6 +152,44 @@ def _header_bytes(data: dict[bytes, Any]) -> bytes:
     return b""
 
 
+#: A Python bytes literal as imaplib puts it into its messages: b'...' or b"...",
+#: alone or in a one-item list ("[b'...']").
+_BYTES_REPR = re.compile(r"""\[?b(?P<q>['"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\]?""")
+_MAX_TEXT = 300  # characters of server text shown to the user
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _literal(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval("b" + match["q"] + match["text"] + match["q"])
+    except (SyntaxError, ValueError):
+        return match[0]
+    return _decode(value) if isinstance(value, bytes) else match[0]
+
+
+def server_text(exc: BaseException | bytes | str) -> str:
+    """A server's response text (or an error carrying it) as one printable line.
+
+    imaplib and imapclient put the server's bytes into their messages as Python
+    reprs (``b'[AUTHENTICATIONFAILED] Authentication failed.'``); this decodes
+    them, replaces control characters (the text comes from the server) and cuts
+    it to a sane length.
+    """
+    raw: bytes | str = exc if isinstance(exc, bytes | str) else str(exc)
+    args = exc.args if isinstance(exc, BaseException) else ()
+    if len(args) == 1 and isinstance(args[0], bytes | str):
+        raw = args[0]
+    text = _decode(raw) if isinstance(raw, bytes) else _BYTES_REPR.sub(_literal, raw)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split())
+    if len(text) > _MAX_TEXT:
+        text = text[: _MAX_TEXT - 1] + "…"
+    return text or "no reason given"
+
+
 def _tls_message(exc: ssl.SSLError) -> str:
     return getattr(exc, "verify_message", None) or exc.reason or str(exc)
 
@@ -181,9 +221,11 @@ class ImapConnector:
         try:
             yield from self._batches(state)
         except (OSError, imapclient.exceptions.IMAPClientAbortError) as exc:
-            raise ConnectError(f"{self.settings.host}: connection lost: {exc}") from exc
+            raise ConnectError(
+                f"{self.settings.host}: connection lost: {server_text(exc)}") from exc
         except imapclient.exceptions.IMAPClientError as exc:
-            raise ConnectorError(f"{self.settings.host}: server error: {exc}") from exc
+            raise ConnectorError(
+                f"{self.settings.host}: server error: {server_text(exc)}") from exc
 
     def _batches(self, state: SyncState) -> Iterator[Batch]:
         plan: list[tuple[Folder, int, int, int]] = []  # folder, uidvalidity, first uid, uidnext
@@ -266,15 +308,16 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
     except TimeoutError:
         raise ConnectError(f"{where}: timed out connecting") from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+        reason = getattr(exc, "strerror", None) or server_text(exc)
         raise ConnectError(f"{where}: cannot connect: {reason}") from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
         client.login(settings.username, password)
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
-        raise AuthError(f"{where}: login failed for {settings.username}: {exc}") from None
+        raise AuthError(f"{where}: login failed for {settings.username}: {server_text(exc)}"
+                        ) from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
         client.shutdown()
-        raise ConnectError(f"{where}: login aborted: {exc}") from None
+        raise ConnectError(f"{where}: login aborted: {server_text(exc)}") from None
     return ImapConnector(settings, client)
