@@ -22,13 +22,14 @@ import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import imapclient
 import imapclient.exceptions
 
 from connectors.base import (
+    DEFAULT_TIMEOUT,
     HEADER_FIELDS,
     AuthError,
     Batch,
@@ -39,6 +40,7 @@ from connectors.base import (
     InsecureError,
     SyncState,
     TLSError,
+    timeout_seconds,
 )
 
 BATCH_SIZE = 500
@@ -79,9 +81,12 @@ class ImapSettings:
     ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
     password_command: list[str] | None = None
     folders: list[str] | None = None  # default: all but drafts, junk and trash
-    timeout: float = 60.0
+    #: seconds (or a duration, "30s") each connect, TLS handshake, login and command may
+    #: take; stored as seconds
+    timeout: timedelta | float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", timeout_seconds(self.timeout))
         if self.security == "plain" and not self.allow_insecure:
             raise ValueError(
                 "security = 'plain' would send the password unencrypted; "
@@ -200,6 +205,7 @@ class ImapConnector:
     def __init__(self, settings: ImapSettings, client: imapclient.IMAPClient) -> None:
         self.settings = settings
         self.client = client
+        self._broken = False  # timed out: the session is in an unknown state
 
     def __enter__(self) -> ImapConnector:
         return self
@@ -208,6 +214,10 @@ class ImapConnector:
         self.close()
 
     def close(self) -> None:
+        if self._broken:  # a LOGOUT would only wait for the timeout again
+            with contextlib.suppress(Exception):
+                self.client.shutdown()
+            return
         try:
             self.client.logout()
         except Exception:  # the connection may already be gone
@@ -220,6 +230,10 @@ class ImapConnector:
     def batches(self, state: SyncState) -> Iterator[Batch]:
         try:
             yield from self._batches(state)
+        except TimeoutError:
+            self._broken = True
+            raise ConnectError(f"{self.settings.host}: timed out: "
+                               f"{_waited(timeout_seconds(self.settings.timeout))}") from None
         except (OSError, imapclient.exceptions.IMAPClientAbortError) as exc:
             raise ConnectError(
                 f"{self.settings.host}: connection lost: {server_text(exc)}") from exc
@@ -282,6 +296,23 @@ class ImapConnector:
             low = high + 1
 
 
+def _waited(timeout: float) -> str:
+    return f"no answer within {timeout:g} s (timeout)"
+
+
+def _connect_error(exc: Exception, where: str, timeout: float) -> ConnectError:
+    """The one line for a failure to connect (TCP, TLS, greeting, STARTTLS)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLSError(f"{where}: certificate not trusted: {_tls_message(exc)}")
+    if isinstance(exc, ssl.SSLError):
+        return TLSError(f"{where}: TLS failed: {_tls_message(exc)}")
+    if isinstance(exc, TimeoutError):
+        step = "in the TLS handshake" if "handshake" in str(exc) else "connecting"
+        return ConnectError(f"{where}: timed out {step}: {_waited(timeout)}")
+    reason = getattr(exc, "strerror", None) or server_text(exc)
+    return ConnectError(f"{where}: cannot connect: {reason}")
+
+
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
     """Connect and log in; raises a ConnectorError subclass with a one-line reason."""
     if settings.security == "plain" and not settings.allow_insecure:
@@ -295,21 +326,23 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
     tls = settings.security == "tls"
     port = settings.port or (993 if tls else 143)
     where = f"{settings.host}:{port}"
+    # One timeout bounds each step: the TCP connect, the TLS handshake, the
+    # greeting (imapclient applies it to the socket before the greeting is read),
+    # then every read and write of STARTTLS, LOGIN and each command.
+    timeout = timeout_seconds(settings.timeout)
     try:
         client = imapclient.IMAPClient(
-            settings.host, port=port, ssl=tls, ssl_context=context, timeout=settings.timeout
+            settings.host, port=port, ssl=tls, ssl_context=context, timeout=timeout
         )
-        if settings.security == "starttls":
-            client.starttls(context)
-    except ssl.SSLCertVerificationError as exc:
-        raise TLSError(f"{where}: certificate not trusted: {_tls_message(exc)}") from None
-    except ssl.SSLError as exc:
-        raise TLSError(f"{where}: TLS failed: {_tls_message(exc)}") from None
-    except TimeoutError:
-        raise ConnectError(f"{where}: timed out connecting") from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
-        reason = getattr(exc, "strerror", None) or server_text(exc)
-        raise ConnectError(f"{where}: cannot connect: {reason}") from None
+        raise _connect_error(exc, where, timeout) from None
+    if settings.security == "starttls":
+        try:
+            client.starttls(context)
+        except (OSError, imapclient.exceptions.IMAPClientError) as exc:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise _connect_error(exc, where, timeout) from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
         client.login(settings.username, password)
@@ -317,6 +350,9 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
         client.shutdown()
         raise AuthError(f"{where}: login failed for {settings.username}: {server_text(exc)}"
                         ) from None
+    except TimeoutError:
+        client.shutdown()
+        raise ConnectError(f"{where}: timed out logging in: {_waited(timeout)}") from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
         client.shutdown()
         raise ConnectError(f"{where}: login aborted: {server_text(exc)}") from None
