@@ -199,7 +199,7 @@ def test_the_notification_server_fixture_speaks_the_specification(
         (capabilities,) = call("GetCapabilities")
         assert sorted(capabilities) == ["actions", "body", "body-markup"]
         assert call("GetServerInformation")[3] == "1.2"  # the specification's version
-        args = ("app", 0, "", "s", "b", [], {}, -1)
+        args: tuple[object, ...] = ("app", 0, "", "s", "b", [], {}, -1)
         (first,) = call("Notify", "susssasa{sv}i", args)
         (replaced,) = call("Notify", "susssasa{sv}i", ("app", first, *args[2:]))
         assert replaced == first
