@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 #: The header fields the rules read. Connectors fetch these and nothing else.
@@ -104,3 +104,22 @@ class TLSError(ConnectError):
 
 class InsecureError(ConnectorError):
     """The configuration asks for something unsafe without opting in."""
+
+
+#: A network timeout's default and its range, in seconds (each connect, TLS
+#: handshake, login and command must answer within it).
+DEFAULT_TIMEOUT = 30.0
+MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 600.0
+
+
+def timeout_seconds(value: float | timedelta) -> float:
+    """A ``timeout`` setting (a duration such as "30s", or seconds) as seconds.
+
+    Raises ValueError("timeout: ...") when it is out of range, as settings
+    dataclasses do in ``__post_init__``.
+    """
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
+        raise ValueError(f"timeout: must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} "
+                         f"seconds, got {seconds:g}")
+    return seconds

@@ -62,6 +62,7 @@ from connectors.base import (
     FolderRole,
     HeaderRecord,
     SyncState,
+    timeout_seconds,
 )
 from connectors.gmail_settings import DEFAULT_ENDPOINT, SCOPE, GmailSettings, check_endpoint
 from connectors.pacing import Backoff, Sleep, TokenBucket, parse_retry_after
@@ -261,7 +262,7 @@ class GmailConnector:
                  auth_hint: str = "run 'weakties auth' again",
                  batch_size: int = BATCH_SIZE, backoff: Backoff | None = None,
                  bucket: TokenBucket | None = None, sleep: Sleep | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float | None = None) -> None:
         import time
 
         self.settings = settings
@@ -275,6 +276,10 @@ class GmailConnector:
         self._saved_token = credentials.token
         self._auth_hint = auth_hint
         self.batch_uri = f"{settings.endpoint}/batch/gmail/v1"
+        # One socket timeout for every request on this connection: API calls, batches
+        # and the token refresh (AuthorizedHttp refreshes through the same Http).
+        if timeout is None:
+            timeout = timeout_seconds(settings.timeout)
         self._http = google_auth_httplib2.AuthorizedHttp(
             credentials, http=httplib2.Http(timeout=timeout))
         self.service = build("gmail", "v1", http=self._http, static_discovery=True,

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
+
+from connectors.base import DEFAULT_TIMEOUT, timeout_seconds
 
 SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 DEFAULT_ENDPOINT = "https://gmail.googleapis.com"
@@ -23,8 +26,12 @@ class GmailSettings:
     token_file: str | None = None  # default: the OAuth token lives in the keyring
     api_endpoint: str | None = None  # default: https://gmail.googleapis.com
     quota_per_minute: int = 5000  # a safe share of Google's 6,000 per user per minute
+    #: seconds (or a duration, "30s") each HTTP request (API, batch, token refresh) may
+    #: wait for the connection or an answer; stored as seconds
+    timeout: timedelta | float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", timeout_seconds(self.timeout))
         if self.quota_per_minute < 60:
             raise ValueError("quota_per_minute must be at least 60")
         if self.api_endpoint is not None:

@@ -16,17 +16,20 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import imapclient
 import imapclient.exceptions
 
 from connectors.base import (
+    DEFAULT_TIMEOUT,
     HEADER_FIELDS,
     AuthError,
     Batch,
@@ -37,6 +40,7 @@ from connectors.base import (
     InsecureError,
     SyncState,
     TLSError,
+    timeout_seconds,
 )
 
 BATCH_SIZE = 500
@@ -77,9 +81,12 @@ class ImapSettings:
     ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
     password_command: list[str] | None = None
     folders: list[str] | None = None  # default: all but drafts, junk and trash
-    timeout: float = 60.0
+    #: seconds (or a duration, "30s") each connect, TLS handshake, login and command may
+    #: take; stored as seconds
+    timeout: timedelta | float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout", timeout_seconds(self.timeout))
         if self.security == "plain" and not self.allow_insecure:
             raise ValueError(
                 "security = 'plain' would send the password unencrypted; "
@@ -150,6 +157,44 @@ def _header_bytes(data: dict[bytes, Any]) -> bytes:
     return b""
 
 
+#: A Python bytes literal as imaplib puts it into its messages: b'...' or b"...",
+#: alone or in a one-item list ("[b'...']").
+_BYTES_REPR = re.compile(r"""\[?b(?P<q>['"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\]?""")
+_MAX_TEXT = 300  # characters of server text shown to the user
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _literal(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval("b" + match["q"] + match["text"] + match["q"])
+    except (SyntaxError, ValueError):
+        return match[0]
+    return _decode(value) if isinstance(value, bytes) else match[0]
+
+
+def server_text(exc: BaseException | bytes | str) -> str:
+    """A server's response text (or an error carrying it) as one printable line.
+
+    imaplib and imapclient put the server's bytes into their messages as Python
+    reprs (``b'[AUTHENTICATIONFAILED] Authentication failed.'``); this decodes
+    them, replaces control characters (the text comes from the server) and cuts
+    it to a sane length.
+    """
+    raw: bytes | str = exc if isinstance(exc, bytes | str) else str(exc)
+    args = exc.args if isinstance(exc, BaseException) else ()
+    if len(args) == 1 and isinstance(args[0], bytes | str):
+        raw = args[0]
+    text = _decode(raw) if isinstance(raw, bytes) else _BYTES_REPR.sub(_literal, raw)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split())
+    if len(text) > _MAX_TEXT:
+        text = text[: _MAX_TEXT - 1] + "…"
+    return text or "no reason given"
+
+
 def _tls_message(exc: ssl.SSLError) -> str:
     return getattr(exc, "verify_message", None) or exc.reason or str(exc)
 
@@ -160,6 +205,7 @@ class ImapConnector:
     def __init__(self, settings: ImapSettings, client: imapclient.IMAPClient) -> None:
         self.settings = settings
         self.client = client
+        self._broken = False  # timed out: the session is in an unknown state
 
     def __enter__(self) -> ImapConnector:
         return self
@@ -168,6 +214,10 @@ class ImapConnector:
         self.close()
 
     def close(self) -> None:
+        if self._broken:  # a LOGOUT would only wait for the timeout again
+            with contextlib.suppress(Exception):
+                self.client.shutdown()
+            return
         try:
             self.client.logout()
         except Exception:  # the connection may already be gone
@@ -180,10 +230,16 @@ class ImapConnector:
     def batches(self, state: SyncState) -> Iterator[Batch]:
         try:
             yield from self._batches(state)
+        except TimeoutError:
+            self._broken = True
+            raise ConnectError(f"{self.settings.host}: timed out: "
+                               f"{_waited(timeout_seconds(self.settings.timeout))}") from None
         except (OSError, imapclient.exceptions.IMAPClientAbortError) as exc:
-            raise ConnectError(f"{self.settings.host}: connection lost: {exc}") from exc
+            raise ConnectError(
+                f"{self.settings.host}: connection lost: {server_text(exc)}") from exc
         except imapclient.exceptions.IMAPClientError as exc:
-            raise ConnectorError(f"{self.settings.host}: server error: {exc}") from exc
+            raise ConnectorError(
+                f"{self.settings.host}: server error: {server_text(exc)}") from exc
 
     def _batches(self, state: SyncState) -> Iterator[Batch]:
         plan: list[tuple[Folder, int, int, int]] = []  # folder, uidvalidity, first uid, uidnext
@@ -240,6 +296,23 @@ class ImapConnector:
             low = high + 1
 
 
+def _waited(timeout: float) -> str:
+    return f"no answer within {timeout:g} s (timeout)"
+
+
+def _connect_error(exc: Exception, where: str, timeout: float) -> ConnectError:
+    """The one line for a failure to connect (TCP, TLS, greeting, STARTTLS)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLSError(f"{where}: certificate not trusted: {_tls_message(exc)}")
+    if isinstance(exc, ssl.SSLError):
+        return TLSError(f"{where}: TLS failed: {_tls_message(exc)}")
+    if isinstance(exc, TimeoutError):
+        step = "in the TLS handshake" if "handshake" in str(exc) else "connecting"
+        return ConnectError(f"{where}: timed out {step}: {_waited(timeout)}")
+    reason = getattr(exc, "strerror", None) or server_text(exc)
+    return ConnectError(f"{where}: cannot connect: {reason}")
+
+
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
     """Connect and log in; raises a ConnectorError subclass with a one-line reason."""
     if settings.security == "plain" and not settings.allow_insecure:
@@ -253,28 +326,34 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
     tls = settings.security == "tls"
     port = settings.port or (993 if tls else 143)
     where = f"{settings.host}:{port}"
+    # One timeout bounds each step: the TCP connect, the TLS handshake, the
+    # greeting (imapclient applies it to the socket before the greeting is read),
+    # then every read and write of STARTTLS, LOGIN and each command.
+    timeout = timeout_seconds(settings.timeout)
     try:
         client = imapclient.IMAPClient(
-            settings.host, port=port, ssl=tls, ssl_context=context, timeout=settings.timeout
+            settings.host, port=port, ssl=tls, ssl_context=context, timeout=timeout
         )
-        if settings.security == "starttls":
-            client.starttls(context)
-    except ssl.SSLCertVerificationError as exc:
-        raise TLSError(f"{where}: certificate not trusted: {_tls_message(exc)}") from None
-    except ssl.SSLError as exc:
-        raise TLSError(f"{where}: TLS failed: {_tls_message(exc)}") from None
-    except TimeoutError:
-        raise ConnectError(f"{where}: timed out connecting") from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConnectError(f"{where}: cannot connect: {reason}") from None
+        raise _connect_error(exc, where, timeout) from None
+    if settings.security == "starttls":
+        try:
+            client.starttls(context)
+        except (OSError, imapclient.exceptions.IMAPClientError) as exc:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise _connect_error(exc, where, timeout) from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
         client.login(settings.username, password)
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
-        raise AuthError(f"{where}: login failed for {settings.username}: {exc}") from None
+        raise AuthError(f"{where}: login failed for {settings.username}: {server_text(exc)}"
+                        ) from None
+    except TimeoutError:
+        client.shutdown()
+        raise ConnectError(f"{where}: timed out logging in: {_waited(timeout)}") from None
     except (OSError, imapclient.exceptions.IMAPClientError) as exc:
         client.shutdown()
-        raise ConnectError(f"{where}: login aborted: {exc}") from None
+        raise ConnectError(f"{where}: login aborted: {server_text(exc)}") from None
     return ImapConnector(settings, client)

@@ -10,7 +10,7 @@ force a UIDVALIDITY change, bulk-load messages).
 
 It never touches the system Dovecot (``/etc/dovecot``, ``/run/dovecot``,
 ports 143/993).  Dovecot itself comes from the Debian package
-``dovecot-imapd``, which ``.ci/run`` installs.
+``dovecot-imapd``, which ``scripts/test`` installs.
 
 Typical use::
 
@@ -420,7 +420,7 @@ def _check_installed() -> None:
         missing.append(OPENSSL_BINARY)
     if missing:
         raise DovecotNotInstalledError(
-            f"{', '.join(missing)} not found: install dovecot-imapd and openssl (see .ci/run)"
+            f"{', '.join(missing)} not found: install dovecot-imapd and openssl (scripts/test does)"
         )
 
 

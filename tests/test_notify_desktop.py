@@ -1,19 +1,24 @@
-"""Desktop notifications through a real D-Bus session bus and python-dbusmock's
-notification_daemon: the Notify calls made, escaping, buttons, a bus that restarts,
-and no bus at all."""
+"""Desktop notifications through a real D-Bus session bus (dbus-daemon) and the
+notification server of tests/dbus_services.py: the Notify calls made, escaping,
+buttons, a bus that restarts, and no bus at all."""
 
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
+import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import dbus
 import pytest
+from jeepney import HeaderFields, MatchRule, new_method_call
+from jeepney.bus_messages import message_bus
+from jeepney.io.blocking import open_dbus_connection
+from jeepney.low_level import Message
+from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from syncd import actions, alerts
 from syncd.config import parse
@@ -23,7 +28,8 @@ from syncd.notify.desktop import DesktopNotifier
 from syncd.notify.wording import compose
 from syncd.rules import Direction, Interaction
 from syncd.store import Store, open_store
-from tests.dbus_session import STARTUP, NotificationServer, SessionBus
+from tests.dbus_services import NOTIFICATIONS, NotificationServer, PortalServer
+from tests.dbus_session import STARTUP, SessionBus
 
 NOW = datetime.now(UTC)
 HOSTILE = '<a href="http://evil">Bob</a>'
@@ -85,6 +91,8 @@ def test_one_lapse_is_one_notify_call_with_text_and_buttons(
     assert call["body"] == "You last wrote to Priya 7 months ago."
     assert call["actions"] == ["write", "Write", "snooze", "Snooze 30d",
                                "contacted", "Mark as contacted"]
+    assert call["hints"] == {"urgency": ("y", 1), "category": ("s", "email")}
+    assert (call["replaces_id"], call["expire_timeout"]) == (0, -1)
     notifier.close()
 
 
@@ -160,36 +168,68 @@ def test_buttons_snooze_and_mark_as_contacted(server: NotificationServer, store:
     notifier.close()
 
 
+def test_a_closed_notification_loses_its_buttons(server: NotificationServer,
+                                                 store: Store) -> None:
+    priya = add_lapsed(store, "Priya", "priya@example.org")
+    notifier = DesktopNotifier(interactive=True)
+    assert notifier.deliver(compose([priya], NOW))  # id 1
+    assert notifier.deliver(compose([priya], NOW))  # id 2
+    server.close(1)  # dismissed: its buttons are gone
+    server.press(1, "snooze")
+    server.press(2, "contacted")
+    requests = wait_for_buttons(notifier)
+    assert [(r.action, r.alert.name) for r in requests] == [("contacted", "Priya")]
+    notifier.close()
+
+
+def test_the_notification_server_fixture_speaks_the_specification(
+        server: NotificationServer) -> None:
+    """The parts of the server the notifier does not call, checked with a plain client."""
+    conn = open_dbus_connection(bus=os.environ["DBUS_SESSION_BUS_ADDRESS"])
+    try:
+        def call(member: str, signature: str = "",
+                 body: tuple[object, ...] = ()) -> tuple[Any, ...]:
+            return tuple(unwrap_msg(conn.send_and_get_reply(
+                new_method_call(NOTIFICATIONS, member, signature, body), timeout=STARTUP)))
+
+        rule = MatchRule(type="signal", interface=NOTIFICATIONS.interface)
+        unwrap_msg(conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=STARTUP))
+        closed: deque[Message] = deque()
+        conn.filter(rule, queue=closed)
+        (capabilities,) = call("GetCapabilities")
+        assert sorted(capabilities) == ["actions", "body", "body-markup"]
+        assert call("GetServerInformation")[3] == "1.2"  # the specification's version
+        args: tuple[object, ...] = ("app", 0, "", "s", "b", [], {}, -1)
+        (first,) = call("Notify", "susssasa{sv}i", args)
+        (replaced,) = call("Notify", "susssasa{sv}i", ("app", first, *args[2:]))
+        assert replaced == first
+        call("CloseNotification", "u", (first,))
+        message = conn.recv_until_filtered(closed, timeout=STARTUP)
+        assert message.header.fields[HeaderFields.member] == "NotificationClosed"
+        assert message.body == (first, 3)
+        with pytest.raises(DBusErrorResponse):
+            call("Nonsense")
+        assert [c.member for c in server.calls] == [
+            "GetCapabilities", "GetServerInformation", "Notify", "Notify",
+            "CloseNotification", "Nonsense"]
+    finally:
+        conn.close()
+
+
 def test_write_button_opens_a_mailto_link_through_the_portal(
         bus: SessionBus, server: NotificationServer, store: Store) -> None:
-    portal = subprocess.Popen(
-        [sys.executable, "-m", "dbusmock", "org.freedesktop.portal.Desktop",
-         "/org/freedesktop/portal/desktop", "org.freedesktop.portal.OpenURI"],
-        env=bus.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    portal = PortalServer(bus)
     try:
-        conn = dbus.bus.BusConnection(bus.address)
-        deadline = time.monotonic() + STARTUP
-        while not conn.name_has_owner("org.freedesktop.portal.Desktop"):
-            assert time.monotonic() < deadline and portal.poll() is None
-            time.sleep(0.05)
-        mock = dbus.Interface(conn.get_object("org.freedesktop.portal.Desktop",
-                                              "/org/freedesktop/portal/desktop"),
-                              "org.freedesktop.DBus.Mock")
-        mock.AddMethod("", "OpenURI", "ssa{sv}", "o",
-                       'ret = "/org/freedesktop/portal/desktop/request/1/weakties"')
         alert = add_lapsed(store, "Priya", "priya+friends@example.org")
         notifier = DesktopNotifier(interactive=True)
         assert notifier.deliver(compose([alert], NOW))
         server.press(1, "write")
         [request] = wait_for_buttons(notifier)
         actions.perform(request, store, notifier, NOW)
-        [(_, args)] = mock.GetMethodCalls("OpenURI")
-        assert str(args[1]) == "mailto:priya+friends@example.org"
+        assert portal.opened() == ["mailto:priya+friends@example.org"]
         notifier.close()
-        conn.close()
     finally:
-        portal.terminate()
-        portal.wait(timeout=STARTUP)
+        portal.stop()
 
 
 def test_recovers_when_the_session_bus_restarts(bus: SessionBus) -> None:
