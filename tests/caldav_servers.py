@@ -193,18 +193,6 @@ class DavServer:
         self.request(user, "PUT", url, ics, content_type="text/calendar; charset=utf-8")
         return url
 
-    def put_raw(self, user: DavUser, calendar_url: str, name: str, data: bytes) -> str:
-        """Store ``data`` as a resource however malformed (straight to disk on
-        Radicale, which validates PUTs; Xandikos keeps what it is given if it can)."""
-        if self.kind == "radicale":
-            path = self.root / "collections" / "collection-root" / urllib.parse.urlsplit(
-                calendar_url).path.strip("/")
-            (path / name).write_bytes(data)
-            cache = path / ".Radicale.cache"
-            shutil.rmtree(cache, ignore_errors=True)
-            return calendar_url + name
-        return self.put(user, calendar_url, name, data)
-
     def delete(self, user: DavUser, url: str) -> None:
         self.request(user, "DELETE", url)
 
@@ -273,7 +261,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _AuthProxy
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _user(self) -> str | None:
