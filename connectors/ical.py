@@ -9,6 +9,7 @@ Data that cannot be used raises :class:`MalformedError` with a short reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import icalendar
@@ -37,11 +38,14 @@ def _check_event(event: icalendar.Event) -> None:
         raise MalformedError(f"{name or 'VEVENT'}: {reason}")
 
 
-def resources(data: bytes) -> list[tuple[str, bytes]]:
+def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
+              ) -> list[tuple[str, bytes]]:
     """``(uid, reduced VCALENDAR bytes)`` per UID found in ``data`` (file order).
 
     A calendar with no VEVENT gives ``[]`` (tasks, journals). Raises
-    :class:`MalformedError`.
+    :class:`MalformedError`; with ``on_bad``, an unusable VEVENT is instead
+    reported there (its UID, the error) and its UID left out, the rest kept
+    (a file of many events; a CalDAV resource is one event and all-or-nothing).
     """
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
@@ -51,6 +55,7 @@ def resources(data: bytes) -> list[tuple[str, bytes]]:
         raise MalformedError("not iCalendar: no VCALENDAR")
     zones: list[icalendar.Timezone] = []
     by_uid: dict[str, list[icalendar.Event]] = {}
+    bad: set[str] = set()
     for calendar in calendars:
         if calendar.name != "VCALENDAR":
             raise MalformedError(f"not iCalendar: {calendar.name} at the top")
@@ -61,10 +66,19 @@ def resources(data: bytes) -> list[tuple[str, bytes]]:
             if isinstance(component, icalendar.Timezone):
                 zones.append(component)
             elif isinstance(component, icalendar.Event):
-                _check_event(component)
-                by_uid.setdefault(str(component.get("UID", "")), []).append(component)
+                uid = str(component.get("UID", ""))
+                try:
+                    _check_event(component)
+                except MalformedError as exc:
+                    if on_bad is None:
+                        raise
+                    on_bad(uid, exc)
+                    bad.add(uid)
+                by_uid.setdefault(uid, []).append(component)
     result = []
     for uid, events in by_uid.items():
+        if uid in bad:
+            continue
         reduced = icalendar.Calendar()
         reduced.add("VERSION", "2.0")
         reduced.add("PRODID", "-//weakties//reduced//EN")
