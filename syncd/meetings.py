@@ -25,6 +25,7 @@ Pure functions, no I/O, no SQL. The rules (README.md, beside the mail rules):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -216,3 +217,23 @@ def met(records: Iterable[EventRecord], me: frozenset[str], *, now: datetime, tz
                 seen.add((interaction.dedupe_key, interaction.address))
                 result.append(interaction)
     return result
+
+
+def storable(record: EventRecord, *, keep_subjects: bool) -> bytes:
+    """The resource's reduced iCalendar as it may be stored: without SUMMARY
+    where subjects are not kept (the connector has dropped all other text)."""
+    if keep_subjects:
+        return record.ical
+    calendar = icalendar.Calendar.from_ical(record.ical)
+    for event in calendar.walk("VEVENT"):
+        event.pop("SUMMARY", None)
+    return calendar.to_ical()  # type: ignore[no-any-return]
+
+
+def rules_fingerprint(me: frozenset[str], *, tz: tzinfo, max_participants: int,
+                      keep_subjects: bool) -> str:
+    """What the stored evaluations depend on besides the data: when it changes
+    (an identity added, another zone, another crowd size), every stored
+    resource must be evaluated again."""
+    text = "\0".join([*sorted(me), str(tz), str(max_participants), str(keep_subjects)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -327,3 +327,18 @@ def test_apple_calendar_export() -> None:
                                          datetime(2025, 1, 15, 17, tzinfo=UTC))
     (record,) = records((DATA / "apple.ics").read_bytes())
     assert b"VALARM" not in record.ical and b"X-APPLE" not in record.ical
+
+
+def test_storable_drops_the_title_where_subjects_are_not_kept() -> None:
+    from syncd.meetings import rules_fingerprint, storable
+
+    (record,) = records(cal(vevent(summary="Secret project")))
+    assert b"Secret project" in storable(record, keep_subjects=True)
+    stripped = storable(record, keep_subjects=False)
+    assert b"Secret project" not in stripped and b"ATTENDEE" in stripped
+    again = EventRecord(record.calendar, record.href, record.uid, stripped)
+    (i,) = met([again], ME, now=NOW, tz=BERLIN)
+    assert i.subject == ""  # no title left to keep
+    base = dict(tz=BERLIN, max_participants=8, keep_subjects=True)
+    assert rules_fingerprint(ME, **base) == rules_fingerprint(ME, **base)  # type: ignore[arg-type]
+    assert rules_fingerprint(ME | {"x@y.org"}, **base) != rules_fingerprint(ME, **base)  # type: ignore[arg-type]
