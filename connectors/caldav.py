@@ -30,12 +30,12 @@ from __future__ import annotations
 import logging
 import os
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-import caldav
 import niquests
+from caldav.davclient import DAVClient
 from caldav.elements import cdav, dav
 from caldav.lib import error as dav_error
 
@@ -52,6 +52,7 @@ from connectors.base import (
 from connectors.ical import MalformedError, resources
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Resources fetched per calendar-multiget REPORT (and per Batch).
 CHUNK = 100
@@ -144,7 +145,7 @@ def calendars_in(results: Sequence[Any], url_path: str) -> list[CalendarInfo]:
 class CaldavConnector:
     """A logged-in CalDAV account; see the module docstring."""
 
-    def __init__(self, settings: CaldavSettings, client: caldav.DAVClient,
+    def __init__(self, settings: CaldavSettings, client: DAVClient,
                  listing: list[CalendarInfo]) -> None:
         self.settings = settings
         self.client = client
@@ -242,7 +243,7 @@ class CaldavConnector:
         response = self.client.propfind(self._url(info.path), _propfind_body("D:getetag"),
                                         depth=1)
         etags = {}
-        for result in response.results or []:
+        for result in response.parse_propfind():
             path = _path(result.href)
             tag = result.properties.get(dav.GetEtag.tag)
             if path.rstrip("/") != info.path.rstrip("/") and tag:
@@ -307,7 +308,7 @@ def _where(settings: CaldavSettings) -> str:
     return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "?"
 
 
-def _discover(settings: CaldavSettings, client: caldav.DAVClient) -> list[CalendarInfo]:
+def _discover(settings: CaldavSettings, client: DAVClient) -> list[CalendarInfo]:
     path = urllib.parse.urlsplit(settings.url).path or "/"
     response = client.propfind(settings.url, _LISTING, depth=1)
     if response.status == 404:
@@ -316,7 +317,7 @@ def _discover(settings: CaldavSettings, client: caldav.DAVClient) -> list[Calend
     if listing:
         return listing
     # Not a home nor a calendar: ask the server where the calendars are.
-    home = client.principal().calendar_home_set.url
+    home = client.principal().calendar_home_set.url  # type: ignore[no-untyped-call]
     response = client.propfind(str(home), _LISTING, depth=1)
     return calendars_in(response.results or [], _path(str(home)))
 
@@ -358,14 +359,15 @@ def _redact(text: str, settings: CaldavSettings) -> str:
     return text
 
 
-def _guard(settings: CaldavSettings, call: Any) -> Any:
+def _guard(settings: CaldavSettings, call: Callable[[], T]) -> T:
     try:
         return call()
     except Exception as exc:
         raise _translate(settings, exc) from None
 
 
-def _guard_iter(settings: CaldavSettings, make: Any) -> Iterator[Batch]:
+def _guard_iter(settings: CaldavSettings, make: Callable[[], Iterator[Batch]]
+                ) -> Iterator[Batch]:
     try:
         yield from make()
     except Exception as exc:
@@ -378,9 +380,9 @@ def connect(settings: CaldavSettings, password: str) -> CaldavConnector:
     if scheme != "https" and not settings.allow_insecure:
         raise InsecureError(f"{settings.url}: plain http refused: use https, "
                             "or set allow_insecure = true")
-    client = caldav.DAVClient(
+    client = DAVClient(
         url=settings.url, username=settings.username, password=password, auth_type="basic",
-        timeout=settings.timeout,  # type: ignore[arg-type]
+        timeout=settings.timeout,  # type: ignore[arg-type]  # niquests takes floats
         ssl_verify_cert=os.path.expanduser(settings.ca_file) if settings.ca_file else True,
         require_tls=scheme == "https",
         enable_rfc6764=False,

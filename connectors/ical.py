@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 import icalendar
 
@@ -34,8 +35,8 @@ def _check_event(event: icalendar.Event) -> None:
         if not isinstance(value, date | datetime):
             raise MalformedError(f"VEVENT with an unreadable {name}")
     if event.errors:
-        name, reason = event.errors[0]
-        raise MalformedError(f"{name or 'VEVENT'}: {reason}")
+        prop_name, reason = event.errors[0]
+        raise MalformedError(f"{prop_name or 'VEVENT'}: {reason}")
 
 
 def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
@@ -98,7 +99,7 @@ def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None 
     return result
 
 
-def _props(event: icalendar.Event, name: str) -> list[object]:
+def _props(event: icalendar.Event, name: str) -> list[Any]:
     value = event.get(name)
     if value is None:
         return []

@@ -272,3 +272,11 @@ def test_unreachable_server(dav_server: DavServer, dav_user: DavUser) -> None:
     url = f"https://localhost:{port}/x/"
     with pytest.raises(ConnectError, match=f"localhost:{port}"):
         connect(settings(dav_server, dav_user, url=url), dav_user.password)
+
+
+def test_a_server_root_url_finds_the_home(dav_server: DavServer, dav_user: DavUser) -> None:
+    work = dav_server.make_calendar(dav_user, "Work")
+    dav_server.put(dav_user, work, "w.ics", cal(vevent("w")))
+    root = dav_server.base_url + "/"
+    with connect(settings(dav_server, dav_user, url=root), dav_user.password) as conn:
+        assert [(e.uid, e.calendar) for e in sync(conn, {})[0]] == [("w", "Work")]
