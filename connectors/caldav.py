@@ -229,9 +229,11 @@ class CaldavConnector:
                 "</D:sync-collection>")
         try:
             response = self.client.report(self._url(info.path), body, depth=0)
-        except dav_error.AuthorizationError:
-            raise
         except dav_error.DAVError:
+            # Includes 403: RFC 6578 answers an unknown token with 403
+            # (DAV:valid-sync-token), which caldav reports as an authorization
+            # error. The listing just passed the login, and a genuine refusal
+            # recurs on the full read (token None), which raises.
             if token is None:
                 raise
             return None  # an expired or unknown token: read the calendar in full

@@ -280,3 +280,21 @@ def test_a_server_root_url_finds_the_home(dav_server: DavServer, dav_user: DavUs
     root = dav_server.base_url + "/"
     with connect(settings(dav_server, dav_user, url=root), dav_user.password) as conn:
         assert [(e.uid, e.calendar) for e in sync(conn, {})[0]] == [("w", "Work")]
+
+
+def test_an_expired_sync_token_reads_the_calendar_again(dav_server: DavServer,
+                                                        dav_user: DavUser) -> None:
+    work = dav_server.make_calendar(dav_user, "Work")
+    dav_server.put(dav_user, work, "a.ics", cal(vevent("a")))
+    state: dict[str, dict[str, Any]] = {}
+    with connect(settings(dav_server, dav_user), dav_user.password) as conn:
+        sync(conn, state)
+    (path,) = state
+    state[path]["token"] = state[path]["token"][:-8] + "00000000"  # unknown to the server
+    dav_server.put(dav_user, work, "b.ics", cal(vevent("b")))
+    with connect(settings(dav_server, dav_user), dav_user.password) as conn:
+        events, removed = sync(conn, state)
+    assert sorted(e.uid for e in events) == ["a", "b"]
+    assert removed == [path]  # what it held before goes, then everything comes again
+    with connect(settings(dav_server, dav_user), dav_user.password) as conn:
+        assert sync(conn, state) == ([], [])
