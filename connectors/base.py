@@ -1,9 +1,11 @@
 """What every connector yields, and the small interface it implements.
 
-A connector knows one mail protocol and nothing else. Given the sync state it
-saved last time, it yields :class:`Batch` es of :class:`HeaderRecord` s; each
-batch carries the state to save once its records are stored. It never decides
-who is a contact: that is ``syncd.rules``' job.
+A connector knows one protocol and nothing else. Given the sync state it
+saved last time, it yields :class:`Batch` es: mail connectors fill ``records``
+with :class:`HeaderRecord` s, calendar connectors fill ``events`` with
+:class:`EventRecord` s and ``removed`` with the resources that are gone; each
+batch carries the state to save once its contents are stored. It never
+decides who is a contact: that is ``syncd.rules``' (mail) and ``syncd.meetings``' (calendars) job.
 
 Nothing in ``connectors/`` imports from ``syncd/``.
 """
@@ -57,6 +59,44 @@ class HeaderRecord:
     role: FolderRole
 
 
+#: The iCalendar properties a calendar connector keeps (per VEVENT); every
+#: other property (DESCRIPTION, LOCATION, COMMENT, CONTACT, URL, ATTACH, X-...)
+#: and every sub-component but VTIMEZONE (VALARM, ...) is dropped before an
+#: :class:`EventRecord` is made: who, when and the title, nothing else.
+EVENT_PROPERTIES: tuple[str, ...] = (
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "RRULE",
+    "RDATE",
+    "EXDATE",
+    "RECURRENCE-ID",
+    "STATUS",
+    "ORGANIZER",
+    "ATTENDEE",
+    "SUMMARY",
+    "SEQUENCE",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One calendar resource (one .ics object: all VEVENTs sharing a UID) as seen.
+
+    ``ical`` is a VCALENDAR holding only the resource's VTIMEZONEs and its
+    VEVENTs reduced to :data:`EVENT_PROPERTIES`, so it may be stored and
+    evaluated again later (an event in the future counts once it is over,
+    without the calendar changing).
+    """
+
+    calendar: str  # the calendar's display name (or the file's name), for evidence
+    href: str  # the resource's stable id within the account (URL path, file path#UID)
+    uid: str  # the events' UID ('' when the resource has none)
+    ical: bytes  # the reduced VCALENDAR (see above)
+    etag: str | None = None  # the server's ETag, when there is one
+
+
 #: Per-account sync state: scope (a folder, "history", ...) -> JSON-able dict.
 SyncState = Mapping[str, Mapping[str, Any]]
 
@@ -70,10 +110,17 @@ class Batch:
     #: The connector's estimate of how many messages this pass will yield in
     #: all (for progress bars); None when unknown.
     expected_total: int | None = None
+    #: Calendar sources: the resources new or changed since the cursor. A
+    #: changed resource replaces what its href meant
+    #: before; a removed one means nothing any more. Stored in the same
+    #: transaction as ``state``. Both always empty for mail.
+    events: list[EventRecord] = field(default_factory=list)
+    #: hrefs of resources deleted since the cursor.
+    removed: list[str] = field(default_factory=list)
 
 
 class Connector(Protocol):
-    """A logged-in mail source. ``close()`` it when done (or use ``with``)."""
+    """A logged-in source (mail or calendar). ``close()`` it when done (or use ``with``)."""
 
     def batches(self, state: SyncState) -> Iterator[Batch]:
         """Yield everything new since ``state``, in batches."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from tests.caldav_servers import DavServer, DavUser, start_radicale, start_xandikos
 from tests.dovecot import Dovecot, ImapUser, start_dovecot
 from tests.keyring_backend import FileKeyringForTests
 
@@ -62,3 +63,21 @@ def consenting_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
     return opened
+
+
+# --- CalDAV ------------------------------------------------------------------
+# Radicale and Xandikos (tests/caldav_servers.py), each once per session; each
+# test gets a fresh user with an empty calendar home.
+
+
+@pytest.fixture(scope="session", params=["radicale", "xandikos"])
+def dav_server(request: pytest.FixtureRequest) -> Iterator[DavServer]:
+    """A running Radicale, then a running Xandikos, stopped at the end of the session."""
+    server = start_radicale() if request.param == "radicale" else start_xandikos()
+    with server:
+        yield server
+
+
+@pytest.fixture
+def dav_user(dav_server: DavServer) -> DavUser:
+    return dav_server.new_user()

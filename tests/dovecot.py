@@ -646,3 +646,9 @@ service anvil {{
   }}
 }}
 {no_chroot}"""
+
+
+# Public names for the other test harnesses (tests/caldav_servers.py) that need
+# a throwaway CA and free ports too.
+make_certificates = _make_certificates
+free_ports = _free_ports

@@ -1,0 +1,106 @@
+"""iCalendar data as calendar connectors hand it on: parsed, checked, reduced.
+
+:func:`resources` turns the bytes of one .ics object (a CalDAV resource, or a
+whole .ics file) into one reduced VCALENDAR per UID: its VTIMEZONEs and its
+VEVENTs with only :data:`connectors.base.EVENT_PROPERTIES`, so free text
+(DESCRIPTION, LOCATION, alarms, X- properties) never leaves the connector.
+Data that cannot be used raises :class:`MalformedError` with a short reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import icalendar
+
+from connectors.base import EVENT_PROPERTIES
+
+
+class MalformedError(ValueError):
+    """The data is not a usable iCalendar object; ``str()`` says why, in one line."""
+
+
+def _check_event(event: icalendar.Event) -> None:
+    start = event.get("DTSTART")
+    if start is None:
+        raise MalformedError("VEVENT without DTSTART")
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        prop = event.get(name)
+        try:
+            value = getattr(prop, "dt", None) if prop is not None else date.min
+        except Exception:  # icalendar's broken-property errors have no common base
+            value = None
+        if not isinstance(value, date | datetime):
+            raise MalformedError(f"VEVENT with an unreadable {name}")
+    if event.errors:
+        prop_name, reason = event.errors[0]
+        raise MalformedError(f"{prop_name or 'VEVENT'}: {reason}")
+
+
+def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
+              ) -> list[tuple[str, bytes]]:
+    """``(uid, reduced VCALENDAR bytes)`` per UID found in ``data`` (file order).
+
+    A calendar with no VEVENT gives ``[]`` (tasks, journals). Raises
+    :class:`MalformedError`; with ``on_bad``, an unusable VEVENT is instead
+    reported there (its UID, the error) and its UID left out, the rest kept
+    (a file of many events; a CalDAV resource is one event and all-or-nothing).
+    """
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise MalformedError(f"not iCalendar: {str(exc).splitlines()[0][:200]}") from None
+    if not calendars:
+        raise MalformedError("not iCalendar: no VCALENDAR")
+    zones: list[icalendar.Timezone] = []
+    by_uid: dict[str, list[icalendar.Event]] = {}
+    bad: set[str] = set()
+    for calendar in calendars:
+        if calendar.name != "VCALENDAR":
+            raise MalformedError(f"not iCalendar: {calendar.name} at the top")
+        if calendar.errors:
+            name, reason = calendar.errors[0]
+            raise MalformedError(f"{name or 'VCALENDAR'}: {reason}")
+        for component in calendar.subcomponents:
+            if isinstance(component, icalendar.Timezone):
+                zones.append(component)
+            elif isinstance(component, icalendar.Event):
+                uid = str(component.get("UID", ""))
+                try:
+                    _check_event(component)
+                except MalformedError as exc:
+                    if on_bad is None:
+                        raise
+                    on_bad(uid, exc)
+                    bad.add(uid)
+                by_uid.setdefault(uid, []).append(component)
+    result = []
+    for uid, events in by_uid.items():
+        if uid in bad:
+            continue
+        reduced = icalendar.Calendar()
+        reduced.add("VERSION", "2.0")
+        reduced.add("PRODID", "-//weakties//reduced//EN")
+        used = {str(p.params.get("TZID")) for e in events for name in ("DTSTART", "DTEND",
+                "RECURRENCE-ID", "EXDATE", "RDATE") for p in _props(e, name)
+                if p.params.get("TZID")}
+        for zone in zones:
+            if str(zone.get("TZID")) in used:
+                reduced.add_component(zone)
+        for event in events:
+            small = icalendar.Event()
+            for name in EVENT_PROPERTIES:
+                for prop in _props(event, name):
+                    small.add(name, prop, encode=False)
+            reduced.add_component(small)
+        result.append((uid, reduced.to_ical()))
+    return result
+
+
+def _props(event: icalendar.Event, name: str) -> list[Any]:
+    value = event.get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
