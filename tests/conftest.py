@@ -62,3 +62,12 @@ def consenting_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())
     return opened
+
+
+# --- PostgreSQL --------------------------------------------------------------
+# One real PostgreSQL server (tests/postgres.py) for the whole session; each
+# test that needs a database gets its own fresh, empty one. ``store_url`` runs
+# a test on SQLite and on PostgreSQL.
+from tests.postgres import postgres, postgres_url, store_url  # noqa: E402
+
+__all__ = ["postgres", "postgres_url", "store_url"]
