@@ -81,3 +81,12 @@ def dav_server(request: pytest.FixtureRequest) -> Iterator[DavServer]:
 @pytest.fixture
 def dav_user(dav_server: DavServer) -> DavUser:
     return dav_server.new_user()
+
+
+# --- PostgreSQL --------------------------------------------------------------
+# One real PostgreSQL server (tests/postgres.py) for the whole session; each
+# test that needs a database gets its own fresh, empty one. ``store_url`` runs
+# a test on SQLite and on PostgreSQL.
+from tests.postgres import postgres, postgres_url, store_url  # noqa: E402
+
+__all__ = ["postgres", "postgres_url", "store_url"]

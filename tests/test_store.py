@@ -1,8 +1,10 @@
-"""The store on a real SQLite file: privacy of files, atomic idempotent batches, queries."""
+"""The store on a real SQLite file and a real PostgreSQL database (``store_url``): privacy of
+files, atomic idempotent batches, queries."""
 
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,13 +29,21 @@ def interaction(address: str, key: str, at: datetime, direction: Direction = Dir
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = open_store(f"sqlite:///{tmp_path}/data/weakties.db")
     yield s
     s.close()
 
 
-def test_database_file_and_directory_are_private(tmp_path: Path, store: Store) -> None:
+def test_database_file_and_directory_are_private(tmp_path: Path, sqlite_store: Store) -> None:
+    store = sqlite_store
     store.save_batch("a", [interaction("x@example.org", "k1", NOW)], {}, NOW)
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     for path in (tmp_path / "data").iterdir():  # the db and its -wal / -shm files
@@ -129,3 +139,14 @@ def test_edit_contact(store: Store) -> None:
     assert (c.name, c.emails, c.cadence, c.tags) == ("Robert", ["rob@example.net"], None, ["b"])
     store.remove_contact("robert")
     assert store.contacts() == []
+
+
+def test_new_counts_only_new_rows_across_large_batches(store: Store) -> None:
+    # Larger than any driver's page (insertmanyvalues: 1000 rows), half already stored.
+    first = [interaction(f"a{i}@example.org", f"k{i}", NOW) for i in range(0, 3000, 2)]
+    assert store.save_batch("a", first, {}, NOW) == 1500
+    both = [interaction(f"a{i}@example.org", f"k{i}", NOW) for i in range(3000)]
+    assert store.save_batch("a", both, {}, NOW) == 1500
+    assert store.save_batch("a", both, {}, NOW) == 0
+    with store.session() as s:
+        assert s.query(models.Interaction).count() == 3000
