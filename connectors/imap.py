@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import imapclient
 import imapclient.exceptions
+from imapclient.response_parser import parse_fetch_response
 
 from connectors.base import (
     HEADER_FIELDS,
@@ -210,34 +211,89 @@ class ImapConnector:
         items = [_FETCH_HEADERS, "INTERNALDATE"]
         if folder.gmail_all:
             items.append("X-GM-LABELS")
-        low, step = first, BATCH_SIZE
-        while low <= last:
-            high = min(low + step - 1, last)
-            response = self.client.fetch(list(range(low, high + 1)), items)
-            records = []
-            for uid in sorted(response):
-                if not low <= uid <= high:
-                    continue
-                data = response[uid]
-                role = folder.role
-                if folder.gmail_all:
-                    role = _labels_role(data.get(b"X-GM-LABELS", ()))
-                server_time = data.get(b"INTERNALDATE")
-                records.append(
-                    HeaderRecord(
-                        headers=_header_bytes(data),
-                        server_time=server_time if isinstance(server_time, datetime) else None,
-                        folder=folder.name,
-                        role=role,
-                    )
+        fetch = _Pipeline(self.client, "(" + " ".join(items) + ")")
+        try:
+            # One UID FETCH is always in flight ahead of the batch being handed
+            # out: the server reads the next range while this one is parsed,
+            # ruled and stored. Only this generator touches the socket.
+            low, step = first, BATCH_SIZE
+            if low <= last:
+                fetch.send(low, min(low + step - 1, last))
+            while low <= last:
+                high = min(low + step - 1, last)
+                data = fetch.receive()
+                step = BATCH_SIZE if data else min(step * 2, _MAX_STEP)
+                if high < last:
+                    fetch.send(high + 1, min(high + step, last))
+                records = _records(data, folder, low, high, self.client.normalise_times)
+                yield Batch(
+                    records=records,
+                    state={folder.name: {"uidvalidity": validity, "last_uid": high}},
+                    expected_total=expected,
                 )
-            yield Batch(
-                records=records,
-                state={folder.name: {"uidvalidity": validity, "last_uid": high}},
-                expected_total=expected,
+                low = high + 1
+        finally:
+            fetch.drain()
+
+
+class _Pipeline:
+    """UID FETCH commands sent ahead of reading their responses (at most one pending).
+
+    imapclient's ``fetch`` sends a command and waits for its end; here the
+    next range's command goes out before the current one is handed on, so the
+    server works while the client parses. Responses arrive in command order,
+    each ending with its tagged completion, so untagged FETCH data never mixes.
+    """
+
+    def __init__(self, client: imapclient.IMAPClient, items: str) -> None:
+        self.imap = client._imap
+        self.items = items
+        self.pending: list[str] = []
+
+    def send(self, low: int, high: int) -> None:
+        self.pending.append(self.imap._command("UID", "FETCH", f"{low}:{high}", self.items))
+
+    def receive(self) -> list[Any]:
+        """The oldest pending command's untagged FETCH data (imaplib's raw form)."""
+        tag = self.pending.pop(0)
+        typ, data = self.imap._command_complete("FETCH", tag)
+        if typ != "OK":
+            raise imapclient.exceptions.IMAPClientError(
+                f"FETCH failed: {data[0]!r}" if data else "FETCH failed")
+        found = self.imap._untagged_response(typ, data, "FETCH")[1]
+        return [] if found == [None] else found  # imaplib's "no FETCH response"
+
+    def drain(self) -> None:
+        """Read and drop the answers to commands still pending (a stop between batches)."""
+        while self.pending:
+            with contextlib.suppress(Exception):
+                self.receive()
+                continue
+            self.pending.clear()  # the connection is gone: nothing left to read
+
+
+def _records(data: list[Any], folder: Folder, low: int, high: int,
+             normalise_times: bool) -> list[HeaderRecord]:
+    """HeaderRecords from one FETCH response, in UID order, within ``low..high``."""
+    response = parse_fetch_response(data, normalise_times, True)
+    records = []
+    for uid in sorted(response):
+        if not low <= uid <= high:
+            continue
+        item = response[uid]
+        role = folder.role
+        if folder.gmail_all:
+            role = _labels_role(item.get(b"X-GM-LABELS", ()))
+        server_time = item.get(b"INTERNALDATE")
+        records.append(
+            HeaderRecord(
+                headers=_header_bytes(item),
+                server_time=server_time if isinstance(server_time, datetime) else None,
+                folder=folder.name,
+                role=role,
             )
-            step = BATCH_SIZE if records else min(step * 2, _MAX_STEP)
-            low = high + 1
+        )
+    return records
 
 
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
