@@ -14,7 +14,8 @@ mailbox, and measures in the same run:
 
 ``--repeat N`` measures the baseline / first-sync pair N times (a fresh
 database each time, interleaved so both see the same machine load) and reports
-the min and median ratio. ``--large`` adds a 200,000-message mailbox: its
+the min and median ratio, of wall time and of client CPU time (the client
+process alone: steadier than wall time on a shared machine). ``--large`` adds a 200,000-message mailbox: its
 first sync's ratio and peak memory beside the 50,000 one's, measured in the
 same run (target: within 10%).
 
@@ -65,11 +66,11 @@ def generate(count: int) -> Iterator[tuple[bytes, datetime]]:
         yield raw.encode(), at
 
 
-def baseline(server: Dovecot, user: str) -> tuple[float, int]:
-    """A bare imapclient pass over every message's header fields; returns (seconds, n)."""
+def baseline(server: Dovecot, user: str) -> tuple[float, int, float]:
+    """A bare imapclient pass over every message's header fields; (seconds, n, CPU seconds)."""
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     item = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS).upper())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     client = IMAPClient(server.host, port=server.tls_port, ssl_context=server.ssl_context())
     client.login(user, server.password(user))
     last = int(client.select_folder("INBOX", readonly=True)[b"UIDNEXT"]) - 1
@@ -82,7 +83,7 @@ def baseline(server: Dovecot, user: str) -> tuple[float, int]:
             message = parser.parsebytes(headers)
             parsed += bool(message.get("From"))
     client.logout()
-    return time.perf_counter() - started, parsed
+    return time.perf_counter() - started, parsed, time.process_time() - cpu
 
 
 def run_measured(argv: list[str], env: dict[str, str],
@@ -100,12 +101,12 @@ def run_measured(argv: list[str], env: dict[str, str],
     return elapsed, usage, out.strip()
 
 
-def run_weakties(config: Path, db: Path) -> tuple[float, float, str]:
-    """``weakties sync --once`` as a subprocess; returns (seconds, peak RSS in MB, stdout)."""
+def run_weakties(config: Path, db: Path) -> tuple[float, float, str, float]:
+    """``weakties sync --once`` as a subprocess: (seconds, peak RSS in MB, stdout, CPU s)."""
     env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
     elapsed, usage, out = run_measured(
         [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--once"], env)
-    return elapsed, usage.ru_maxrss / 1024, out
+    return elapsed, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def compile_sources() -> None:
@@ -141,6 +142,8 @@ class FirstSync:
     messages: int
     base_s: list[float] = field(default_factory=list)
     first_s: list[float] = field(default_factory=list)
+    base_cpu: list[float] = field(default_factory=list)
+    first_cpu: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
     summary: str = ""
 
@@ -148,12 +151,18 @@ class FirstSync:
     def ratios(self) -> list[float]:
         return sorted(f / b for f, b in zip(self.first_s, self.base_s, strict=True))
 
+    @property
+    def cpu_ratios(self) -> list[float]:
+        return sorted(f / b for f, b in zip(self.first_cpu, self.base_cpu, strict=True))
+
     def report(self) -> str:
         r, mid = self.ratios, len(self.ratios) // 2
+        c = self.cpu_ratios
         runs = ", ".join(f"{f:.2f}/{b:.2f} s" for f, b in zip(self.first_s, self.base_s,
                                                                strict=True))
         return (f"{self.messages:,} messages: ratio first sync / baseline min {r[0]:.2f}x,"
                 f" median {r[mid]:.2f}x  (runs weakties/baseline: {runs});"
+                f" client CPU ratio min {c[0]:.2f}x, median {c[mid]:.2f}x;"
                 f" peak RSS max {max(self.peak_mb):.0f} MB  [{self.summary}]")
 
 
@@ -169,13 +178,16 @@ def first_syncs(server: Dovecot, tmp: Path, messages: int, repeat: int) -> tuple
     result = FirstSync(messages)
     for n in range(repeat):
         db = tmp / f"weakties-{messages}-{n}.db"
-        base_s, _ = baseline(server, user.username)
-        first_s, peak_mb, result.summary = run_weakties(config, db)
+        base_s, _, base_cpu = baseline(server, user.username)
+        first_s, peak_mb, result.summary, first_cpu = run_weakties(config, db)
         result.base_s.append(base_s)
+        result.base_cpu.append(base_cpu)
+        result.first_cpu.append(first_cpu)
         result.first_s.append(first_s)
         result.peak_mb.append(peak_mb)
         print(f"  run {n + 1}: baseline {base_s:.2f} s, weakties {first_s:.2f} s,"
-              f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB", flush=True)
+              f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB; client CPU"
+              f" {base_cpu:.2f} / {first_cpu:.2f} s = {first_cpu / base_cpu:.2f}x", flush=True)
     return result, db
 
 
@@ -192,7 +204,7 @@ def main() -> None:
         small, db = first_syncs(server, Path(tmp), args.messages, args.repeat)
         config = Path(tmp) / f"config-{args.messages}.toml"
         runs = [run_weakties(config, db) for _ in range(5)]
-        again_s, _, again = sorted(runs)[2]  # the median of five: start-up time is noisy
+        again_s, _, again, _ = sorted(runs)[2]  # the median of five: start-up time is noisy
         floor_s = import_floor()
         large = first_syncs(server, Path(tmp), 200_000, args.repeat)[0] if args.large else None
 
