@@ -17,14 +17,16 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import imapclient
 import imapclient.exceptions
+from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
 
 from connectors.base import (
@@ -274,7 +276,94 @@ class _Pipeline:
 
 def _records(data: list[Any], folder: Folder, low: int, high: int,
              normalise_times: bool) -> list[HeaderRecord]:
-    """HeaderRecords from one FETCH response, in UID order, within ``low..high``."""
+    """HeaderRecords from one FETCH response, in UID order, within ``low..high``.
+
+    The usual response shape is read directly (:func:`_fast_records`); anything
+    else (Gmail labels, a quoted or NIL header block, items it does not know)
+    goes through imapclient's full parser.
+    """
+    if not folder.gmail_all and (fast := _fast_records(data, folder, low, high)) is not None:
+        return fast
+    return _parsed_records(data, folder, low, high, normalise_times)
+
+
+#: ``N (UID u INTERNALDATE "..." BODY[HEADER.FIELDS (...)] {size}``: imaplib's line before
+#: the literal; group 1 is what precedes the header block, group 2 the literal's size.
+_LITERAL_LINE = re.compile(rb"\d+ \((.*)BODY\[HEADER\.FIELDS \([^)]*\)\] \{(\d+)\}\Z", re.S)
+_UID = re.compile(rb"(?:\A|[ (])UID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]*)"')
+_MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
+                                       b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
+_ZONES: dict[bytes, timezone] = {}
+
+
+def _fast_records(data: list[Any], folder: Folder, low: int,
+                  high: int) -> list[HeaderRecord] | None:
+    """The records of a response in the usual shape, or None to let imapclient parse it.
+
+    imaplib hands a FETCH response with one literal as ``(line, literal)`` then the
+    rest of the line (``b")"``); a response without a literal (an unsolicited
+    FLAGS update) as bytes alone.
+    """
+    found: dict[int, HeaderRecord] = {}
+    entries = iter(data)
+    for entry in entries:
+        if isinstance(entry, bytes):
+            if b"BODY[" in entry:
+                return None  # a header block sent quoted or as NIL
+            continue
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            return None
+        line, literal = entry
+        rest = next(entries, b"")
+        if not isinstance(rest, bytes) or not isinstance(literal, bytes):
+            return None  # a second literal
+        match = _LITERAL_LINE.match(line)
+        if match is None or int(match.group(2)) != len(literal):
+            return None
+        meta = match.group(1) + b" " + rest
+        uid_match = _UID.search(meta)
+        if uid_match is None:
+            return None
+        uid = int(uid_match.group(1))
+        if uid in found:
+            return None
+        if not low <= uid <= high:
+            continue
+        date_match = _INTERNALDATE.search(meta)
+        found[uid] = HeaderRecord(
+            headers=literal,
+            server_time=_internaldate(date_match.group(1)) if date_match else None,
+            folder=folder.name,
+            role=folder.role,
+        )
+    return [found[uid] for uid in sorted(found)]
+
+
+def _internaldate(raw: bytes) -> datetime | None:
+    """``"dd-Mon-yyyy hh:mm:ss +zzzz"`` -> an aware datetime; None if unreadable."""
+    try:
+        day, month, rest = raw.split(b"-", 2)
+        year, clock, zone = rest.split(b" ")
+        hour, minute, second = clock.split(b":")
+        tz = _ZONES.get(zone)
+        if tz is None:
+            if len(zone) != 5 or zone[:1] not in (b"+", b"-") or not zone[1:].isdigit():
+                raise ValueError(zone)
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            tz = _ZONES.setdefault(zone, timezone(-offset if zone[:1] == b"-" else offset))
+        return datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour),
+                        int(minute), int(second), tzinfo=tz)
+    except (ValueError, KeyError):
+        try:
+            parsed = parse_to_datetime(raw, normalise=False)
+        except (ValueError, TypeError):
+            return None
+        return parsed if isinstance(parsed, datetime) else None
+
+
+def _parsed_records(data: list[Any], folder: Folder, low: int, high: int,
+                    normalise_times: bool) -> list[HeaderRecord]:
     response = parse_fetch_response(data, normalise_times, True)
     records = []
     for uid in sorted(response):
