@@ -7,6 +7,8 @@ mailbox, and measures in the same run:
 
 * baseline: a bare imapclient pass fetching the same header fields for every
   message (in the same batch size) and parsing them with the stdlib parser;
+* the raw floor under both: the same UID FETCH ranges over plain imaplib, the
+  header blocks through the stdlib parser (no imapclient response parser);
 * weakties' first ``sync --once`` (a subprocess, as a user runs it), its ratio
   to the baseline, and its peak memory (max RSS of that process);
 * a second ``sync --once`` with nothing new (the median of five runs), beside
@@ -15,9 +17,9 @@ mailbox, and measures in the same run:
 ``--repeat N`` measures the baseline / first-sync pair N times (a fresh
 database each time, interleaved so both see the same machine load) and reports
 the min and median ratio, of wall time and of client CPU time (the client
-process alone: steadier than wall time on a shared machine). ``--large`` adds a 200,000-message mailbox: its
-first sync's ratio and peak memory beside the 50,000 one's, measured in the
-same run (target: within 10%).
+process alone). ``--large`` adds a 200,000-message mailbox: its first sync's
+ratio and peak memory beside the 50,000 one's, measured in the same run
+(target: within 10%).
 
 Targets (issues 2 and 12): first sync <= 1.15x baseline, peak memory < 200 MB
 (200k within 10% of 50k), no-change sync < 0.5 s. The mailbox is warmed
@@ -30,6 +32,7 @@ import argparse
 import compileall
 import email.parser
 import email.policy
+import imaplib
 import json
 import os
 import resource
@@ -84,6 +87,28 @@ def baseline(server: Dovecot, user: str) -> tuple[float, int, float]:
             parsed += bool(message.get("From"))
     client.logout()
     return time.perf_counter() - started, parsed, time.process_time() - cpu
+
+
+def raw_floor(server: Dovecot, user: str) -> float:
+    """The protocol floor: the same UID FETCH ranges over plain imaplib (no imapclient
+    response parser), each header block through the stdlib parser and each INTERNALDATE
+    through imaplib's; returns seconds."""
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    items = "(BODY.PEEK[HEADER.FIELDS ({})] INTERNALDATE)".format(" ".join(HEADER_FIELDS).upper())
+    started = time.perf_counter()
+    imap = imaplib.IMAP4_SSL(server.host, server.tls_port, ssl_context=server.ssl_context(),
+                             timeout=60)
+    imap.login(user, server.password(user))
+    _, data = imap.select("INBOX", readonly=True)
+    last = int(data[0] or 0)  # EXISTS: UIDs are 1..n in this generated mailbox
+    for low in range(1, last + 1, BATCH_SIZE):
+        _, data = imap.uid("FETCH", f"{low}:{min(low + BATCH_SIZE - 1, last)}", items)
+        for entry in data:
+            if isinstance(entry, tuple):
+                imaplib.Internaldate2tuple(entry[0])
+                parser.parsebytes(entry[1]).get("From")
+    imap.logout()
+    return time.perf_counter() - started
 
 
 def run_measured(argv: list[str], env: dict[str, str],
@@ -142,6 +167,7 @@ class FirstSync:
     messages: int
     base_s: list[float] = field(default_factory=list)
     first_s: list[float] = field(default_factory=list)
+    raw_s: list[float] = field(default_factory=list)
     base_cpu: list[float] = field(default_factory=list)
     first_cpu: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
@@ -158,11 +184,13 @@ class FirstSync:
     def report(self) -> str:
         r, mid = self.ratios, len(self.ratios) // 2
         c = self.cpu_ratios
+        w = sorted(f / b for f, b in zip(self.first_s, self.raw_s, strict=True))
         runs = ", ".join(f"{f:.2f}/{b:.2f} s" for f, b in zip(self.first_s, self.base_s,
                                                                strict=True))
         return (f"{self.messages:,} messages: ratio first sync / baseline min {r[0]:.2f}x,"
                 f" median {r[mid]:.2f}x  (runs weakties/baseline: {runs});"
                 f" client CPU ratio min {c[0]:.2f}x, median {c[mid]:.2f}x;"
+                f" ratio to the raw imaplib floor min {w[0]:.2f}x, median {w[mid]:.2f}x;"
                 f" peak RSS max {max(self.peak_mb):.0f} MB  [{self.summary}]")
 
 
@@ -180,13 +208,16 @@ def first_syncs(server: Dovecot, tmp: Path, messages: int, repeat: int) -> tuple
         db = tmp / f"weakties-{messages}-{n}.db"
         base_s, _, base_cpu = baseline(server, user.username)
         first_s, peak_mb, result.summary, first_cpu = run_weakties(config, db)
+        raw_s = raw_floor(server, user.username)
+        result.raw_s.append(raw_s)
         result.base_s.append(base_s)
         result.base_cpu.append(base_cpu)
         result.first_cpu.append(first_cpu)
         result.first_s.append(first_s)
         result.peak_mb.append(peak_mb)
         print(f"  run {n + 1}: baseline {base_s:.2f} s, weakties {first_s:.2f} s,"
-              f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB; client CPU"
+              f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB; raw imaplib floor"
+              f" {raw_s:.2f} s ({first_s / raw_s:.2f}x); client CPU"
               f" {base_cpu:.2f} / {first_cpu:.2f} s = {first_cpu / base_cpu:.2f}x", flush=True)
     return result, db
 
