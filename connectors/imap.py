@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import ssl
 from collections.abc import Iterator, Sequence
@@ -251,6 +252,12 @@ class _Pipeline:
         self.imap = client._imap
         self.items = items
         self.pending: list[str] = []
+        # imapclient turns imaplib's protocol trace on (debug 5, into its logger): a
+        # call per response line even when that logger drops them. Off while
+        # fetching unless someone is listening.
+        self.debug = self.imap.debug
+        if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+            self.imap.debug = 0
 
     def send(self, low: int, high: int) -> None:
         self.pending.append(self.imap._command("UID", "FETCH", f"{low}:{high}", self.items))
@@ -272,6 +279,7 @@ class _Pipeline:
                 self.receive()
                 continue
             self.pending.clear()  # the connection is gone: nothing left to read
+        self.imap.debug = self.debug
 
 
 def _records(data: list[Any], folder: Folder, low: int, high: int,
