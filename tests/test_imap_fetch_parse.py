@@ -8,6 +8,7 @@ Dovecot's answers and check every odd shape falls back instead of guessing.
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -103,3 +104,24 @@ def test_internaldate_as_imapclient_reads_it(raw: bytes) -> None:
                                  b"01-Foo-2020 00:00:00 +0000"])
 def test_unreadable_internaldate_is_none(raw: bytes) -> None:
     assert imap._internaldate(raw) is None
+
+
+def test_protocol_trace_only_when_its_logger_listens(dovecot: Dovecot, imap_user: ImapUser,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    u = imap_user.username
+    dovecot.append(u, "INBOX", message("a@example.org", ME, date=day(1), message_id="<1@x>"))
+    client = dovecot.client(u)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        debug = client._imap.debug
+        for level, traced in ((logging.INFO, False), (logging.DEBUG, True)):
+            caplog.clear()
+            with caplog.at_level(level, logger="imapclient.imaplib"):
+                fetch = imap._Pipeline(client, ITEMS)
+                fetch.send(1, 1)
+                assert len(imap._fast_records(fetch.receive(), INBOX, 1, 1) or []) == 1
+                fetch.drain()
+            assert any("FETCH" in r.getMessage() for r in caplog.records) is traced
+            assert client._imap.debug == debug  # restored for everything else
+    finally:
+        client.logout()
