@@ -125,3 +125,28 @@ def test_protocol_trace_only_when_its_logger_listens(dovecot: Dovecot, imap_user
             assert client._imap.debug == debug  # restored for everything else
     finally:
         client.logout()
+
+
+def test_stopping_between_batches_leaves_the_session_usable(
+        dovecot: Dovecot, imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FETCH is in flight when the consumer stops (the daemon's stop between batches):
+    its answer is read and dropped, and the same session resumes from the saved state."""
+    monkeypatch.setattr(imap, "BATCH_SIZE", 3)
+    u = imap_user.username
+    dovecot.bulk_append(u, "INBOX", [(message(f"p{n}@example.org", ME, date=day(1 + n),
+                                              message_id=f"<{n}@x>"), day(1)) for n in range(10)])
+    settings = imap.ImapSettings(host=dovecot.host, port=dovecot.tls_port, username=u,
+                                 ca_file=str(dovecot.ca_file))
+    with imap.connect(settings, imap_user.password) as conn:
+        state: dict = {}
+        batches = conn.batches(state)
+        first = next(batches)
+        assert len(first.records) == 3 and conn.client._imap.tagged_commands  # one in flight
+        batches.close()
+        assert not conn.client._imap.tagged_commands  # its answer was read...
+        assert "FETCH" not in conn.client._imap.untagged_responses  # ...and dropped
+        state.update(first.state)
+        rest = [r for b in conn.batches(state) for r in b.records]
+        seen = [r.headers for r in first.records + rest]
+        assert len(seen) == 10 == len(set(seen))
+        assert conn.client.noop()[0] is not None  # the session still answers in order
