@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import logging
 import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import imapclient
 import imapclient.exceptions
+from imapclient.datetime_util import parse_to_datetime
+from imapclient.response_parser import parse_fetch_response
 
 from connectors.base import (
     DEFAULT_TIMEOUT,
@@ -266,34 +269,183 @@ class ImapConnector:
         items = [_FETCH_HEADERS, "INTERNALDATE"]
         if folder.gmail_all:
             items.append("X-GM-LABELS")
-        low, step = first, BATCH_SIZE
-        while low <= last:
-            high = min(low + step - 1, last)
-            response = self.client.fetch(list(range(low, high + 1)), items)
-            records = []
-            for uid in sorted(response):
-                if not low <= uid <= high:
-                    continue
-                data = response[uid]
-                role = folder.role
-                if folder.gmail_all:
-                    role = _labels_role(data.get(b"X-GM-LABELS", ()))
-                server_time = data.get(b"INTERNALDATE")
-                records.append(
-                    HeaderRecord(
-                        headers=_header_bytes(data),
-                        server_time=server_time if isinstance(server_time, datetime) else None,
-                        folder=folder.name,
-                        role=role,
-                    )
+        fetch = _Pipeline(self.client, "(" + " ".join(items) + ")")
+        try:
+            # One UID FETCH is always in flight ahead of the batch being handed
+            # out: the server reads the next range while this one is parsed,
+            # ruled and stored. Only this generator touches the socket.
+            low, step = first, BATCH_SIZE
+            if low <= last:
+                fetch.send(low, min(low + step - 1, last))
+            while low <= last:
+                high = min(low + step - 1, last)
+                data = fetch.receive()
+                step = BATCH_SIZE if data else min(step * 2, _MAX_STEP)
+                if high < last:
+                    fetch.send(high + 1, min(high + step, last))
+                records = _records(data, folder, low, high, self.client.normalise_times)
+                yield Batch(
+                    records=records,
+                    state={folder.name: {"uidvalidity": validity, "last_uid": high}},
+                    expected_total=expected,
                 )
-            yield Batch(
-                records=records,
-                state={folder.name: {"uidvalidity": validity, "last_uid": high}},
-                expected_total=expected,
+                low = high + 1
+        finally:
+            fetch.drain()
+
+
+class _Pipeline:
+    """UID FETCH commands sent ahead of reading their responses (at most one pending).
+
+    imapclient's ``fetch`` sends a command and waits for its end; here the
+    next range's command goes out before the current one is handed on, so the
+    server works while the client parses. Responses arrive in command order,
+    each ending with its tagged completion, so untagged FETCH data never mixes.
+    """
+
+    def __init__(self, client: imapclient.IMAPClient, items: str) -> None:
+        self.imap = client._imap
+        self.items = items
+        self.pending: list[str] = []
+        # imapclient turns imaplib's protocol trace on (debug 5, into its logger): a
+        # call per response line even when that logger drops them. Off while
+        # fetching unless someone is listening.
+        self.debug = self.imap.debug
+        if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+            self.imap.debug = 0
+
+    def send(self, low: int, high: int) -> None:
+        self.pending.append(self.imap._command("UID", "FETCH", f"{low}:{high}", self.items))
+
+    def receive(self) -> list[Any]:
+        """The oldest pending command's untagged FETCH data (imaplib's raw form)."""
+        tag = self.pending.pop(0)
+        typ, data = self.imap._command_complete("FETCH", tag)
+        if typ != "OK":
+            raise imapclient.exceptions.IMAPClientError(
+                f"FETCH failed: {data[0]!r}" if data else "FETCH failed")
+        found = self.imap._untagged_response(typ, data, "FETCH")[1]
+        return [] if found == [None] else found  # imaplib's "no FETCH response"
+
+    def drain(self) -> None:
+        """Read and drop the answers to commands still pending (a stop between batches)."""
+        while self.pending:
+            with contextlib.suppress(Exception):
+                self.receive()
+                continue
+            self.pending.clear()  # the connection is gone: nothing left to read
+        self.imap.debug = self.debug
+
+
+def _records(data: list[Any], folder: Folder, low: int, high: int,
+             normalise_times: bool) -> list[HeaderRecord]:
+    """HeaderRecords from one FETCH response, in UID order, within ``low..high``.
+
+    The usual response shape is read directly (:func:`_fast_records`); anything
+    else (Gmail labels, a quoted or NIL header block, items it does not know)
+    goes through imapclient's full parser.
+    """
+    if not folder.gmail_all and (fast := _fast_records(data, folder, low, high)) is not None:
+        return fast
+    return _parsed_records(data, folder, low, high, normalise_times)
+
+
+#: ``N (UID u INTERNALDATE "..." BODY[HEADER.FIELDS (...)] {size}``: imaplib's line before
+#: the literal; group 1 is what precedes the header block, group 2 the literal's size.
+_LITERAL_LINE = re.compile(rb"\d+ \((.*)BODY\[HEADER\.FIELDS \([^)]*\)\] \{(\d+)\}\Z", re.S)
+_UID = re.compile(rb"(?:\A|[ (])UID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]*)"')
+_MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
+                                       b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
+_ZONES: dict[bytes, timezone] = {}
+
+
+def _fast_records(data: list[Any], folder: Folder, low: int,
+                  high: int) -> list[HeaderRecord] | None:
+    """The records of a response in the usual shape, or None to let imapclient parse it.
+
+    imaplib hands a FETCH response with one literal as ``(line, literal)`` then the
+    rest of the line (``b")"``); a response without a literal (an unsolicited
+    FLAGS update) as bytes alone.
+    """
+    found: dict[int, HeaderRecord] = {}
+    entries = iter(data)
+    for entry in entries:
+        if isinstance(entry, bytes):
+            if b"BODY[" in entry:
+                return None  # a header block sent quoted or as NIL
+            continue
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            return None
+        line, literal = entry
+        rest = next(entries, b"")
+        if not isinstance(rest, bytes) or not isinstance(literal, bytes):
+            return None  # a second literal
+        match = _LITERAL_LINE.match(line)
+        if match is None or int(match.group(2)) != len(literal):
+            return None
+        meta = match.group(1) + b" " + rest
+        uid_match = _UID.search(meta)
+        if uid_match is None:
+            return None
+        uid = int(uid_match.group(1))
+        if uid in found:
+            return None
+        if not low <= uid <= high:
+            continue
+        date_match = _INTERNALDATE.search(meta)
+        found[uid] = HeaderRecord(
+            headers=literal,
+            server_time=_internaldate(date_match.group(1)) if date_match else None,
+            folder=folder.name,
+            role=folder.role,
+        )
+    return [found[uid] for uid in sorted(found)]
+
+
+def _internaldate(raw: bytes) -> datetime | None:
+    """``"dd-Mon-yyyy hh:mm:ss +zzzz"`` -> an aware datetime; None if unreadable."""
+    try:
+        day, month, rest = raw.split(b"-", 2)
+        year, clock, zone = rest.split(b" ")
+        hour, minute, second = clock.split(b":")
+        tz = _ZONES.get(zone)
+        if tz is None:
+            if len(zone) != 5 or zone[:1] not in (b"+", b"-") or not zone[1:].isdigit():
+                raise ValueError(zone)
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            tz = _ZONES.setdefault(zone, timezone(-offset if zone[:1] == b"-" else offset))
+        return datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour),
+                        int(minute), int(second), tzinfo=tz)
+    except (ValueError, KeyError):
+        try:
+            parsed = parse_to_datetime(raw, normalise=False)
+        except (ValueError, TypeError):
+            return None
+        return parsed if isinstance(parsed, datetime) else None
+
+
+def _parsed_records(data: list[Any], folder: Folder, low: int, high: int,
+                    normalise_times: bool) -> list[HeaderRecord]:
+    response = parse_fetch_response(data, normalise_times, True)
+    records = []
+    for uid in sorted(response):
+        if not low <= uid <= high:
+            continue
+        item = response[uid]
+        role = folder.role
+        if folder.gmail_all:
+            role = _labels_role(item.get(b"X-GM-LABELS", ()))
+        server_time = item.get(b"INTERNALDATE")
+        records.append(
+            HeaderRecord(
+                headers=_header_bytes(item),
+                server_time=server_time if isinstance(server_time, datetime) else None,
+                folder=folder.name,
+                role=role,
             )
-            step = BATCH_SIZE if records else min(step * 2, _MAX_STEP)
-            low = high + 1
+        )
+    return records
 
 
 def _waited(timeout: float) -> str:
