@@ -323,7 +323,7 @@ class _Pipeline:
         typ, data = self.imap._command_complete("FETCH", tag)
         if typ != "OK":
             raise imapclient.exceptions.IMAPClientError(
-                f"FETCH failed: {data[0]!r}" if data else "FETCH failed")
+                f"FETCH failed: {server_text(data[0])}" if data else "FETCH failed")
         found = self.imap._untagged_response(typ, data, "FETCH")[1]
         return [] if found == [None] else found  # imaplib's "no FETCH response"
 
