@@ -98,7 +98,7 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr == (f"weakties: error: {config}: defaults.cadence: bad duration "
                           "'nonsense' (use e.g. '90d', '15min', '6 months'; units s, min, h, d, "
-                          "w, m/mo, y)\n")
+                          "w, mo, y)\n")
     config.write_text("")
     added = subprocess.run([*command, "contact", "add", "A", "--email", "a@example.org"],
                            env=environ, capture_output=True, text=True)
