@@ -21,10 +21,10 @@ import click
 
 from connectors.base import ConnectorError
 from syncd import config as config_mod
-from syncd import engine, importers, lapses, secrets
+from syncd import durations, engine, importers, lapses, secrets
 from syncd import suggest as suggest_mod
 from syncd.accounts import authorize_gmail, check_login
-from syncd.durations import format_cadence, format_duration, parse_duration
+from syncd.durations import format_cadence, format_duration
 from syncd.store import ContactFacts, Draft, Store, StoreError, open_store
 from syncd.suggest import Suggestion
 
@@ -73,13 +73,18 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-def _duration(_ctx: Any, _param: Any, value: str | None) -> timedelta | None:
+def _bounded(bounds: durations.Bounds, value: str | None) -> timedelta | None:
+    """A duration typed on the command line, within the bounds of its setting."""
     if value is None:
         return None
     try:
-        return parse_duration(value)
+        return bounds.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _cadence(_ctx: Any, _param: Any, value: str | None) -> timedelta | None:
+    return _bounded(durations.CADENCE, value)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -277,7 +282,7 @@ def contact() -> None:
 @contact.command("add")
 @click.argument("name")
 @click.option("--email", "emails", multiple=True, required=True, help="Repeat for several.")
-@click.option("--cadence", callback=_duration, help="How often to be in touch, e.g. 90d, 6mo.")
+@click.option("--cadence", callback=_cadence, help="How often to be in touch, e.g. 90d, 6mo.")
 @click.option("--tag", "tags", multiple=True, help="Repeat for several.")
 @pass_app
 def contact_add(app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None,
@@ -338,7 +343,7 @@ def contact_edit(app: App, name: str, new_name: str | None, add_email: tuple[str
                  add_tag: tuple[str, ...], remove_tag: tuple[str, ...]) -> None:
     """Change NAME's name, addresses, cadence or tags."""
     clear = cadence == "default"
-    delta = None if clear else _duration(None, None, cadence)
+    delta = None if clear else _cadence(None, None, cadence)
     app.store.edit_contact(name, new_name=new_name, add_emails=add_email,
                            remove_emails=remove_email, cadence=delta, clear_cadence=clear,
                            add_tags=add_tag, remove_tags=remove_tag)
@@ -382,7 +387,7 @@ def snooze(app: App, name: str, duration: str) -> None:
         real = app.store.snooze(name, None)
         click.echo(f"{real} is no longer snoozed")
         return
-    delta = _duration(None, None, duration)
+    delta = _bounded(durations.SNOOZE, duration)
     assert delta is not None
     until = datetime.now(UTC) + delta
     real = app.store.snooze(name, until)
@@ -474,7 +479,7 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(importers.FORMATS),
               help="The file's format (default: detected).")
 @click.option("--tag", "tags", multiple=True, help="Tag everyone imported (repeatable).")
-@click.option("--cadence", callback=_duration,
+@click.option("--cadence", callback=_cadence,
               help="Cadence for everyone imported without one of their own, e.g. 1y.")
 @pass_app
 def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...],

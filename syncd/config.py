@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import platformdirs
 
+from syncd import durations
 from syncd.durations import parse_duration
 
 APP = "weakties"
@@ -41,6 +42,15 @@ def default_database_url() -> str:
     return f"sqlite:///{path}"
 
 
+def _within(key: str, value: timedelta | None, bounds: durations.Bounds) -> None:
+    """A loaded duration inside its setting's bounds; ValueError naming the key."""
+    if value is not None:
+        try:
+            bounds.check(value)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Identity:
     addresses: list[str] = field(default_factory=list)
@@ -49,6 +59,9 @@ class Identity:
 @dataclass(frozen=True)
 class Defaults:
     cadence: timedelta = timedelta(days=180)
+
+    def __post_init__(self) -> None:
+        _within("cadence", self.cadence, durations.CADENCE)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class Privacy:
 class Tag:
     cadence: timedelta | None = None
 
+    def __post_init__(self) -> None:
+        _within("cadence", self.cadence, durations.CADENCE)
+
 
 @dataclass(frozen=True)
 class Daemon:
@@ -74,10 +90,8 @@ class Daemon:
     max_backoff: timedelta = timedelta(hours=1)  # a failing account waits at most this long
 
     def __post_init__(self) -> None:
-        if self.poll_interval < timedelta(seconds=1):
-            raise ValueError("poll_interval: must be at least 1 second")
-        if self.max_backoff < timedelta(seconds=1):
-            raise ValueError("max_backoff: must be at least 1 second")
+        _within("poll_interval", self.poll_interval, durations.POLL_INTERVAL)
+        _within("max_backoff", self.max_backoff, durations.BACKOFF)
 
 
 #: The placeholders a [notify] command may use.
@@ -95,6 +109,9 @@ class Notify:
     quiet_hours: str | None = None  # "22:00-08:00", local time
 
     def __post_init__(self) -> None:
+        _within("renotify_after", self.renotify_after, durations.ALERT_DELAY)
+        if isinstance(self.reply_after, timedelta):
+            _within("reply_after", self.reply_after, durations.ALERT_DELAY)
         if self.backend == "command" and not self.command:
             raise ValueError("command: required when backend = \"command\" "
                              "(e.g. command = [\"notify-send\", \"{name}\", \"{days} days\"])")

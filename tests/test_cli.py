@@ -79,12 +79,28 @@ def test_status_cadence_touch_and_snooze(env: Env) -> None:
     (("snooze", "Nobody", "3d"), 1, "no contact named 'Nobody'"),
     (("touch", "Nobody", "--at", "last tuesday"), 2, "not an ISO 8601 time"),
     (("sync", "--once"), 2, "no [[account]] configured"),
+    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "0d"), 2,
+     "must be between 1 day and 100 years"),
+    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "10000y"), 2,
+     "is too long"),
+    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "6m"), 2,
+     "use 'min' for minutes or 'mo' for months"),
 ])
 def test_user_errors_are_one_line(env: Env, args: tuple[str, ...], code: int,
                                   message: str) -> None:
     result = env.run(*args)
     assert result.exit_code == code
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_durations_out_of_range_change_nothing(env: Env) -> None:
+    ok(env, "contact", "add", "Priya", "--email", "priya@example.org", "--cadence", "6mo")
+    for args in (("contact", "edit", "Priya", "--cadence", "0d"),
+                 ("snooze", "Priya", "100000y")):
+        result = env.run(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    [priya] = env.json("status")
+    assert priya["cadence_days"] == 180 and priya["snoozed_until"] is None
 
 
 def test_console_script_end_to_end(tmp_path: Path) -> None:

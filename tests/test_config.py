@@ -101,6 +101,14 @@ def test_missing_file_is_an_empty_config(tmp_path: Path) -> None:
     (GOOD + GOOD.split("[[account]]")[1].join(["[[account]]", ""]),
      "the name 'work' is used twice"),
     ("[identity\n", "invalid TOML"),
+    ("[defaults]\ncadence = '20000y'\n", "defaults.cadence: duration '20000y' is too long"),
+    ("[defaults]\ncadence = '0d'\n", "defaults.cadence: must be between 1 day and 100 years"),
+    ("[tags.family]\ncadence = '200y'\n", "cadence: must be between 1 day and 100 years"),
+    ("[daemon]\npoll_interval = '15m'\n",
+     "daemon.poll_interval: ambiguous duration '15m': use 'min' for minutes or 'mo' for months"),
+    ("[daemon]\npoll_interval = '2d'\n",
+     "daemon.poll_interval: must be between 1 second and 1 day"),
+    ("[notify]\nrenotify_after = '500y'\n", "notify.renotify_after: must be between"),
 ])
 def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
