@@ -202,8 +202,10 @@ def test_sigterm_during_a_long_sync_leaves_only_whole_batches(
 
 def test_no_accounts_still_checks_lapses_and_stops(tmp_path: Path, daemons: list[Daemon]) -> None:
     told = tmp_path / "told.jsonl"
-    env = make_env(tmp_path, extra=notify_section(told) + '[defaults]\ncadence = "1s"\n')
+    env = make_env(tmp_path, extra=notify_section(told) + '[defaults]\ncadence = "1d"\n')
     assert env.run("contact", "add", "Gail", "--email", "gail@example.org").exit_code == 0
+    with sqlite3.connect(env.db) as db:  # added two days ago: overdue, never contacted
+        db.execute("UPDATE contacts SET created_at = datetime('now', '-2 days')")
     daemon = Daemon(env, tmp_path)
     daemons.append(daemon)
     daemon.wait_for("the never-contacted contact to be told", lambda: lines(told))
