@@ -124,7 +124,8 @@ def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
         ('[notify]\nquiet_hours = "late"\n', 'notify.quiet_hours: expected "HH:MM-HH:MM"'),
         ('[notify]\nreply_after = "never"\n',
          "notify.reply_after: expected a duration such as '90d' or \"off\""),
-        ('[daemon]\npoll_interval = "0s"\n', "daemon.poll_interval: must be between 1 second and 1 day"),
+        ('[daemon]\npoll_interval = "0s"\n',
+         "daemon.poll_interval: must be between 1 second and 1 day"),
         ('[daemon]\npoll_intreval = "5min"\n', "daemon.poll_intreval: unknown key"),
     ):
         result = make_env(tmp_path, extra=extra).run("check-lapses")
