@@ -17,11 +17,11 @@ import pytest
 
 from syncd import actions, alerts
 from syncd.config import parse
-from syncd.lapses import Alert, alert_for
+from syncd.lapses import alert_for
+from syncd.model import Alert, Direction, Interaction
 from syncd.notify.base import ActionRequest
 from syncd.notify.desktop import DesktopNotifier
 from syncd.notify.wording import compose
-from syncd.rules import Direction, Interaction
 from syncd.store import Store, open_store
 from tests.dbus_session import STARTUP, NotificationServer, SessionBus
 
