@@ -7,7 +7,8 @@ import logging
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from syncd.notify.base import CONTACTED, SNOOZE, WRITE, ActionRequest, Notifier
+from syncd.model import NotificationAction
+from syncd.notify.base import ActionRequest, Notifier
 from syncd.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,13 @@ def mailto(address: str) -> str:
 def perform(request: ActionRequest, store: Store, notifier: Notifier, now: datetime) -> None:
     alert = request.alert
     try:
-        if request.action == WRITE and alert.email:
+        if request.action == NotificationAction.WRITE and alert.email:
             notifier.open_uri(mailto(alert.email))
             log.info("%s: opening a mail to them", alert.name)
-        elif request.action == SNOOZE:
+        elif request.action == NotificationAction.SNOOZE:
             store.snooze(alert.name, now + SNOOZE_FOR)
             log.info("%s: snoozed for 30 days", alert.name)
-        elif request.action == CONTACTED:
+        elif request.action == NotificationAction.CONTACTED:
             store.add_touch(alert.name, now, TOUCH_NOTE)
             log.info("%s: marked as contacted", alert.name)
     except StoreError as exc:  # renamed or removed since the notification

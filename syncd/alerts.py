@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from syncd import lapses, told
 from syncd.config import Config
+from syncd.model import Alert, AlertKind
 from syncd.notify.base import Notification, Notifier
 from syncd.notify.log import log_notification
 from syncd.notify.wording import compose
@@ -24,15 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CheckResult:
-    alerts: list[lapses.Alert] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     delivered: list[Notification] = field(default_factory=list)
     failed: list[Notification] = field(default_factory=list)  # logged instead
     held: bool = False  # quiet hours: nothing sent this time
 
 
-def _with_subject(store: Store, alert: lapses.Alert) -> lapses.Alert:
+def _with_subject(store: Store, alert: Alert) -> Alert:
     """A reply owed names the subject of their mail, when subjects are stored."""
-    if alert.kind != lapses.REPLY:
+    if alert.kind != AlertKind.REPLY:
         return alert
     try:
         _, _, entries = store.evidence(alert.name, 1)

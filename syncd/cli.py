@@ -25,7 +25,8 @@ from syncd import durations, engine, importers, lapses, secrets
 from syncd import suggest as suggest_mod
 from syncd.accounts import authorize_gmail, check_login
 from syncd.durations import format_cadence, format_duration
-from syncd.store import ContactFacts, Draft, Store, StoreError, open_store
+from syncd.model import AlertKind, ContactFacts, Draft, ImportOutcome
+from syncd.store import Store, StoreError, open_store
 from syncd.suggest import Suggestion
 
 
@@ -210,7 +211,7 @@ def _days(delta: timedelta | None) -> int | float | None:
 def _reply_owed(s: lapses.Standing, config: config_mod.Config, now: datetime) -> bool:
     """They wrote last, longer ago than [notify] reply_after (and no snooze)."""
     alert = lapses.alert_for(s.facts, config, now)
-    return alert is not None and alert.kind == lapses.REPLY
+    return alert is not None and alert.kind == AlertKind.REPLY
 
 
 def _standing_json(s: lapses.Standing, reply_owed: bool) -> dict[str, Any]:
@@ -438,7 +439,7 @@ def _add_suggested(store: Store, chosen: list[Suggestion]) -> None:
     drafts = [Draft(s.name, [s.address], s.cadence) for s in chosen]
     results = store.merge_contacts(drafts, datetime.now(UTC), by_name=False)
     for s, r in zip(chosen, results, strict=True):
-        if r.outcome == "added":
+        if r.outcome == ImportOutcome.ADDED:
             click.echo(f"added {r.contact} <{s.address}>, every {format_cadence(s.cadence)}")
         else:
             click.echo(f"{s.address}: not added ({r.reason or r.outcome})")
@@ -497,13 +498,13 @@ def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...]
                                        datetime.now(UTC), tags=tags, cadence=cadence)
     for warning in parsed.warnings:
         click.echo(f"  {warning}")
-    counts = {k: 0 for k in ("added", "merged", "unchanged", "skipped")}
+    counts = {str(k): 0 for k in ImportOutcome}
     no_address = 0
     for card, r in zip(parsed.cards, results, strict=True):
-        counts[r.outcome] += 1
-        if r.outcome == "skipped":
+        counts[str(r.outcome)] += 1
+        if r.outcome == ImportOutcome.SKIPPED:
             click.echo(f"  line {card.line}: skipped {card.name or '(no name)'}: {r.reason}")
-        elif r.outcome == "added" and not card.emails:
+        elif r.outcome == ImportOutcome.ADDED and not card.emails:
             no_address += 1
     click.echo(f"{file.name} ({parsed.format}): {counts['added']} added, {counts['merged']} "
                f"merged, {counts['unchanged']} already there, {counts['skipped']} skipped")

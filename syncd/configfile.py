@@ -1,10 +1,9 @@
-"""Writing the config file: a commented TOML for a new user, created privately.
+"""The config file's text: a commented TOML for a new user.
 
-Owns the text ``weakties init`` writes and how it lands on disk: a new
-directory is created 0700, the file 0600, written to a temporary file and
-renamed into place, so a crash never leaves half a config. Replacing an
-existing config keeps the old one beside it as ``config.toml.bak`` (0600).
-Reading and validating stays in ``syncd/config.py``.
+Owns the text ``weakties init`` writes. How it lands on disk (0600 in a 0700
+directory, atomically, the old one kept as ``config.toml.bak``) is
+:func:`syncd.files.write_private` with ``keep_backup``. Reading and
+validating stays in ``syncd/config.py``.
 """
 
 from __future__ import annotations
@@ -12,9 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-
-from syncd import files
 
 
 @dataclass(frozen=True)
@@ -122,21 +118,3 @@ def render(addresses: list[str], accounts: list[AccountDraft],
         out += ["# Which folders to read (default: all but Drafts, Junk and Trash):",
                 '# folders = ["INBOX", "Sent"]']
     return "\n".join(out) + "\n"
-
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
-
-
-def write_private(path: Path, text: str) -> Path | None:
-    """Write ``text`` to ``path`` (0600; a new directory 0700), atomically.
-
-    An existing file is first copied to ``<name>.bak`` (0600); returns that
-    path, or None when there was nothing to keep.
-    """
-    kept = None
-    if path.exists():
-        kept = backup_path(path)
-        files.write_private(kept, path.read_text(encoding="utf-8"))
-    files.write_private(path, text)
-    return kept

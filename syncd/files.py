@@ -12,10 +12,24 @@ import tempfile
 from pathlib import Path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only (0600)."""
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def backup_path(path: Path) -> Path:
+    """Where :func:`write_private` keeps the file it replaces: ``<name>.bak`` beside it."""
+    return path.with_name(path.name + ".bak")
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and every missing parent 0700 (existing ones stay as they are)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=0o700)
+            os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
+
+
+def _write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
@@ -28,3 +42,21 @@ def write_private(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_private(path: Path, text: str, *, keep_backup: bool = False) -> Path | None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only (0600);
+    missing directories are created 0700.
+
+    With ``keep_backup`` an existing file is first copied to
+    :func:`backup_path` (0600, also atomically); returns that path, or None
+    when nothing was kept.
+    """
+    path = path.expanduser()
+    _make_private_dirs(path.parent)
+    kept = None
+    if keep_backup and path.exists():
+        kept = backup_path(path)
+        _write_atomically(kept, path.read_text(encoding="utf-8"))
+    _write_atomically(path, text)
+    return kept

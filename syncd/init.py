@@ -25,7 +25,7 @@ import click
 from connectors import imap
 from connectors.base import ConnectorError
 from syncd import config as config_mod
-from syncd import configfile, providers, secrets
+from syncd import configfile, files, providers, secrets
 from syncd.accounts import authorize_gmail, check_login
 from syncd.addresses import normalize
 
@@ -117,10 +117,10 @@ def existing_config(path: Path, interactive: bool, force: bool) -> str:
         if force:
             return "write"
         raise InitError(f"{path} exists already; 'weakties init --force' replaces it "
-                        f"(keeping a copy as {configfile.backup_path(path).name})", 2)
+                        f"(keeping a copy as {files.backup_path(path).name})", 2)
     click.echo(f"A config exists already: {path}")
     answer = click.prompt("Keep it, replace it (a copy is kept as "
-                          f"{configfile.backup_path(path).name}), or quit?",
+                          f"{files.backup_path(path).name}), or quit?",
                           type=click.Choice(["keep", "replace", "quit"]), default="keep")
     if answer == "quit":
         raise click.Abort()
@@ -268,7 +268,7 @@ def first_run(path: Path, given: Given, *, interactive: bool,
             break
     for name, password in passwords.items():
         secrets.store_secret(name, password)
-    kept = configfile.write_private(path, configfile.render(addresses, accounts))
+    kept = files.write_private(path, configfile.render(addresses, accounts), keep_backup=True)
     click.echo(f"Wrote {path}" + (f" (the old one is now {kept})" if kept else ""))
     if passwords:
         click.echo(f"Stored the password{'s' if len(passwords) > 1 else ''} in the keyring.")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from syncd.config import Config
-from syncd.store import ContactFacts
+from syncd.model import Alert, AlertKind, ContactFacts, Direction, Told
 
 
 @dataclass(frozen=True)
@@ -64,48 +64,20 @@ def standings(contacts: list[ContactFacts], config: Config, now: datetime) -> li
 
 # --- alerts -----------------------------------------------------------------
 
-LAPSE = "lapse"
-REPLY = "reply"
-
-
-@dataclass(frozen=True)
-class Alert:
-    """Something to tell the user about one contact."""
-
-    kind: str  # LAPSE or REPLY
-    contact_id: int
-    name: str
-    email: str | None  # the contact's first address, for "Write"
-    direction: str  # how the last contact went: "sent", "received", "touch" or "none"
-    basis: datetime  # the moment the alert is about (see the module docstring)
-    subject: str | None = None  # of their unanswered mail (reply owed), when stored
-
-    def age(self, now: datetime) -> timedelta:
-        return now - self.basis
-
-
-@dataclass(frozen=True)
-class Told:
-    """What ``notified_alerts`` remembers of the last time an alert kind was told."""
-
-    basis: datetime
-    at: datetime
-
-
 def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | None:
     """The alert that holds for a contact now, if any (regardless of what was told)."""
     s = standing(facts, config, now)
     if s.snoozed:
         return None
     email = facts.emails[0] if facts.emails else None
-    direction = facts.last_direction or "none"
+    direction = facts.last_direction
     window = config.notify.reply_window
-    if (window is not None and direction == "received" and facts.last_received is not None
+    if (window is not None and direction == Direction.RECEIVED and facts.last_received is not None
             and now - facts.last_received >= window):
-        return Alert(REPLY, facts.id, facts.name, email, direction, facts.last_received)
+        return Alert(AlertKind.REPLY, facts.id, facts.name, email, direction, facts.last_received)
     if s.overdue:
         basis = facts.last_contact or facts.created_at
-        return Alert(LAPSE, facts.id, facts.name, email, direction, basis)
+        return Alert(AlertKind.LAPSE, facts.id, facts.name, email, direction, basis)
     return None
 
 
@@ -131,7 +103,7 @@ def due_alerts(contacts: list[ContactFacts], config: Config, now: datetime,
         if should_tell(alert, told.get((alert.contact_id, alert.kind)), facts.snoozed_until,
                        config.notify.renotify_after, now):
             found.append(alert)
-    return sorted(found, key=lambda a: (a.kind != REPLY, a.basis, a.name.lower()))
+    return sorted(found, key=lambda a: (a.kind != AlertKind.REPLY, a.basis, a.name.lower()))
 
 
 def in_quiet_hours(window: tuple[time, time] | None, local: time) -> bool:

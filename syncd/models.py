@@ -63,7 +63,7 @@ class Touch(Base):
     note: Mapped[str | None]
 
 
-class Interaction(Base):
+class InteractionRow(Base):
     __table__ = schema.interactions
 
     id: Mapped[int]

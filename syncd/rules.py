@@ -18,37 +18,17 @@ Pure functions, no I/O. The rules (documented in README.md):
 from __future__ import annotations
 
 import email.utils
-import enum
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import FolderRole, HeaderRecord
 from syncd.addresses import decode_words, normalize, parse_list
+from syncd.model import Direction, Interaction
 
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _DATE_SLACK = timedelta(days=1)
 _SUBJECT_MAX = 500
-
-
-class Direction(enum.StrEnum):
-    SENT = "sent"
-    RECEIVED = "received"
-
-
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """One correspondent touched by one message, in one direction."""
-
-    address: str  # normalised
-    name: str  # display name as written in the header, decoded ('' if none)
-    direction: Direction
-    at: datetime  # aware, UTC
-    dedupe_key: str
-    message_id: str | None
-    subject: str | None
-    folder: str
 
 
 def identities(addresses: Iterable[str]) -> frozenset[str]:

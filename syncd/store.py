@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncd import dburl, schema
 from syncd.addresses import normalize
-from syncd.rules import Interaction
+from syncd.model import ContactFacts, Correspondent, Draft, ImportOutcome, Interaction, Merged
 
 if TYPE_CHECKING:  # the ORM (syncd.models) is imported where contacts are managed
     from sqlalchemy.orm import Session
@@ -38,37 +37,6 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StoreError(Exception):
     """A request the database cannot satisfy (unknown contact, duplicate address...)."""
-
-
-@dataclass(frozen=True)
-class ContactFacts:
-    """A tracked contact and what the store knows of it."""
-
-    id: int
-    name: str
-    emails: list[str]
-    cadence: timedelta | None  # the contact's own; None means tag or default
-    tags: list[str]
-    snoozed_until: datetime | None
-    created_at: datetime
-    last_sent: datetime | None
-    last_received: datetime | None
-    last_touch: datetime | None
-
-    @property
-    def last_contact(self) -> datetime | None:
-        return max((t for t in (self.last_sent, self.last_received, self.last_touch) if t),
-                   default=None)
-
-    @property
-    def last_direction(self) -> str | None:
-        """'sent', 'received' or 'touch': which way the last contact went."""
-        last = self.last_contact
-        for name, at in (("sent", self.last_sent), ("received", self.last_received),
-                         ("touch", self.last_touch)):
-            if last is not None and at == last:
-                return name
-        return None
 
 
 def _prepare_sqlite_file(path: Path) -> None:
@@ -293,7 +261,7 @@ class Store:
 
         from syncd import models
 
-        Ix, Em = models.Interaction, models.ContactEmail
+        Ix, Em = models.InteractionRow, models.ContactEmail
         with self.session() as s:
             query = select(models.Contact).options(selectinload(models.Contact.emails),
                                                    selectinload(models.Contact.tags))
@@ -329,7 +297,7 @@ class Store:
         one entry per message."""
         from syncd import models
 
-        Ix = models.Interaction
+        Ix = models.InteractionRow
         with self.session() as s:
             contact = self._get(s, name)
             addresses = [e.address for e in contact.emails]
@@ -362,7 +330,7 @@ class Store:
         """
         from syncd import models
 
-        Ix, Em = models.Interaction, models.ContactEmail
+        Ix, Em = models.InteractionRow, models.ContactEmail
         # (dedupe key, address, direction) is unique: one row per message and direction.
         sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
         received = func.sum(sa.case((Ix.direction == "received", 1), else_=0))
@@ -426,9 +394,9 @@ class Store:
                 owners[owner.contact.id] = owner.contact
         if len(owners) > 1:
             names = " and ".join(repr(c.name) for c in owners.values())
-            return Merged("skipped", name, f"its addresses belong to {names}")
+            return Merged(ImportOutcome.SKIPPED, name, f"its addresses belong to {names}")
         if not name and not addresses:
-            return Merged("skipped", "", "no name and no address")
+            return Merged(ImportOutcome.SKIPPED, "", "no name and no address")
         own_cadence = draft.cadence or cadence
         target = next(iter(owners.values()), None)
         taken = None
@@ -447,7 +415,7 @@ class Store:
             s.add(contact)
             contact.emails += [models.ContactEmail(address=a, display=d)
                                for a, d in addresses.items()]
-            return Merged("added", name)
+            return Merged(ImportOutcome.ADDED, name)
         changed = False
         have = {e.address for e in target.emails}
         for address, display in addresses.items():
@@ -461,7 +429,7 @@ class Store:
         if own_cadence is not None and target.cadence_seconds is None:
             target.cadence_seconds = _seconds(own_cadence)
             changed = True
-        return Merged("merged" if changed else "unchanged", target.name)
+        return Merged(ImportOutcome.MERGED if changed else ImportOutcome.UNCHANGED, target.name)
 
 
 def _seconds(delta: timedelta | None) -> int | None:
@@ -496,37 +464,3 @@ def open_store(url: str) -> Store:
         raise StoreError(f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
                          ) from None
     return Store(engine)
-
-
-# --- onboarding types (suggest, import) ---------------------------------------
-
-
-@dataclass
-class Correspondent:
-    """What the interactions say about one untracked two-way correspondent."""
-
-    address: str
-    sent: int  # distinct messages I sent them
-    received: int  # distinct messages they sent me
-    first: datetime
-    last: datetime
-    days: list[date]  # distinct days (UTC) with any interaction, ascending
-    names: dict[str, int]  # display names seen -> in how many messages
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A contact to add or merge: a name (may be empty) and its addresses (may be none)."""
-
-    name: str
-    emails: list[str]
-    cadence: timedelta | None = None
-
-
-@dataclass(frozen=True)
-class Merged:
-    """What :meth:`Store.merge_contacts` did with one draft."""
-
-    outcome: str  # "added" | "merged" | "unchanged" | "skipped"
-    contact: str  # the contact's name (for skipped: the draft's)
-    reason: str | None = None  # why it was skipped

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 
 from syncd.addresses import normalize
 from syncd.durations import format_duration
-from syncd.store import Correspondent
+from syncd.model import Correspondent
 
 EPISODE_GAP = timedelta(days=7)
 MIN_CADENCE = timedelta(days=30)

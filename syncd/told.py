@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from syncd import models
-from syncd.lapses import Alert, Told
+from syncd.model import Alert, Told
 from syncd.store import Store
 
 

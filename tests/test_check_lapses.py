@@ -135,7 +135,7 @@ def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_reply_owed_names_their_subject_and_ends_with_a_reply(tmp_path: Path) -> None:
-    from syncd.rules import Direction, Interaction
+    from syncd.model import Direction, Interaction
 
     env = command_env(tmp_path, [sys.executable, "-c", RECORDER, str(tmp_path / "told.jsonl"),
                                  "{kind}", "{body}"])

@@ -124,7 +124,7 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
 
 
 def test_status_says_when_a_reply_is_owed(env: Env) -> None:
-    from syncd.rules import Direction, Interaction
+    from syncd.model import Direction, Interaction
     from syncd.store import open_store
 
     now = datetime.now(UTC)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from syncd.config import parse
-from syncd.lapses import LAPSE, REPLY, Told, alert_for, due_alerts, in_quiet_hours
+from syncd.lapses import alert_for, due_alerts, in_quiet_hours
+from syncd.model import AlertKind, ContactFacts, Told
 from syncd.notify.wording import compose
-from syncd.store import ContactFacts
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -35,7 +35,7 @@ def facts(name: str = "Priya", id: int = 1, cadence: timedelta | None = None,
 def test_overdue_after_last_contact_plus_cadence() -> None:
     alert = alert_for(facts(sent=NOW - 100 * DAY), config(), NOW)
     assert alert is not None
-    assert (alert.kind, alert.direction, alert.basis) == (LAPSE, "sent", NOW - 100 * DAY)
+    assert (alert.kind, alert.direction, alert.basis) == (AlertKind.LAPSE, "sent", NOW - 100 * DAY)
     assert compose([alert], NOW).body == "You last wrote to Priya 3 months ago."
 
 
@@ -46,7 +46,7 @@ def test_not_yet_due() -> None:
 def test_never_contacted_counts_from_when_added() -> None:
     assert alert_for(facts(created=NOW - 10 * DAY), config(), NOW) is None
     alert = alert_for(facts(created=NOW - 95 * DAY), config(), NOW)
-    assert alert is not None and alert.direction == "none"
+    assert alert is not None and alert.direction is None
     assert alert.basis == NOW - 95 * DAY
     assert "since you added them 3 months ago" in compose([alert], NOW).body
 
@@ -70,7 +70,7 @@ def test_told_once_then_again_only_after_renotify_after() -> None:
     cfg = config(notify={"renotify_after": "14d"})
     contact = facts(sent=NOW - 100 * DAY)
     assert len(due_alerts([contact], cfg, NOW, {})) == 1
-    told = {(1, LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
+    told = {(1, AlertKind.LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
     assert due_alerts([contact], cfg, NOW + DAY, told) == []
     assert due_alerts([contact], cfg, NOW + 13 * DAY, told) == []
     assert len(due_alerts([contact], cfg, NOW + 14 * DAY, told)) == 1
@@ -78,7 +78,7 @@ def test_told_once_then_again_only_after_renotify_after() -> None:
 
 def test_a_new_interaction_ends_the_lapse() -> None:
     cfg = config()
-    told = {(1, LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
+    told = {(1, AlertKind.LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
     # a mail since: not overdue any more
     assert due_alerts([facts(sent=NOW - 100 * DAY, received=NOW - DAY)], cfg, NOW, told) == []
     # and when that one lapses in turn, it is a new lapse, told at once
@@ -89,7 +89,7 @@ def test_a_new_interaction_ends_the_lapse() -> None:
 
 def test_snooze_ending_tells_again_before_renotify_after() -> None:
     cfg = config(notify={"renotify_after": "60d"})
-    told = {(1, LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
+    told = {(1, AlertKind.LAPSE): Told(basis=NOW - 100 * DAY, at=NOW)}
     contact = facts(sent=NOW - 100 * DAY, snoozed_until=NOW + 30 * DAY)
     assert due_alerts([contact], cfg, NOW + 29 * DAY, told) == []
     assert len(due_alerts([contact], cfg, NOW + 31 * DAY, told)) == 1
@@ -99,7 +99,7 @@ def test_reply_owed_has_its_own_words_and_ends_with_a_reply() -> None:
     cfg = config(notify={"reply_after": "14d"})
     wrote = facts(sent=NOW - 60 * DAY, received=NOW - 21 * DAY)
     alert = alert_for(wrote, cfg, NOW)
-    assert alert is not None and alert.kind == REPLY
+    assert alert is not None and alert.kind == AlertKind.REPLY
     note = compose([alert], NOW)
     assert note.summary == "Priya is waiting for a reply"
     assert note.body == "Priya wrote 3 weeks ago and you have not replied."
@@ -114,7 +114,7 @@ def test_reply_after_off_disables_replies_owed() -> None:
     assert alert_for(facts(sent=NOW - 60 * DAY, received=NOW - 21 * DAY), cfg, NOW) is None
     # an overdue contact whose last mail came from them still lapses, in reply words
     alert = alert_for(facts(received=NOW - 210 * DAY), cfg, NOW)
-    assert alert is not None and alert.kind == LAPSE
+    assert alert is not None and alert.kind == AlertKind.LAPSE
     assert compose([alert], NOW).body == "Priya wrote 7 months ago and you have not replied."
 
 
@@ -140,7 +140,7 @@ def test_many_lapses_make_one_digest_with_a_count() -> None:
     contacts.append(facts(name="Priya", id=99, sent=NOW - 60 * DAY, received=NOW - 20 * DAY))
     alerts = due_alerts(contacts, cfg, NOW, {})
     assert len(alerts) == 11
-    assert alerts[0].kind == REPLY  # replies owed first
+    assert alerts[0].kind == AlertKind.REPLY  # replies owed first
     note = compose(alerts, NOW)
     assert note.summary == "11 people to get back in touch with"
     lines = note.body.splitlines()

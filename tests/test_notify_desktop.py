@@ -22,11 +22,11 @@ from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from syncd import actions, alerts
 from syncd.config import parse
-from syncd.lapses import Alert, alert_for
+from syncd.lapses import alert_for
+from syncd.model import Alert, Direction, Interaction
 from syncd.notify.base import ActionRequest
 from syncd.notify.desktop import DesktopNotifier
 from syncd.notify.wording import compose
-from syncd.rules import Direction, Interaction
 from syncd.store import Store, open_store
 from tests.dbus_services import NOTIFICATIONS, NotificationServer, PortalServer
 from tests.dbus_session import STARTUP, SessionBus

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from syncd import models, schema
-from syncd.rules import Direction, Interaction
+from syncd.model import Direction, Interaction
 from syncd.store import SCHEMA_HEAD, Store, StoreError, open_store
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_replaying_a_batch_changes_nothing(store: Store) -> None:
                             {}, NOW) == 0
     assert store.load_state("a") == {"INBOX": {"last_uid": 2}}
     with store.session() as s:
-        assert s.query(models.Interaction).count() == 2
+        assert s.query(models.InteractionRow).count() == 2
 
 
 def test_a_failing_batch_writes_neither_rows_nor_state(store: Store) -> None:
@@ -82,7 +82,7 @@ def test_a_failing_batch_writes_neither_rows_nor_state(store: Store) -> None:
                          {"INBOX": {"last_uid": 3}}, NOW)
     assert store.load_state("a") == {"INBOX": {"last_uid": 1}}
     with store.session() as s:
-        assert [r.address for r in s.query(models.Interaction)] == ["x@example.org"]
+        assert [r.address for r in s.query(models.InteractionRow)] == ["x@example.org"]
 
 
 def test_contact_sees_history_recorded_before_it_was_added(store: Store) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from syncd.lapses import Alert
+from syncd.model import Alert, NotificationAction
 
 #: Buttons a single-contact notification offers: (action key, label).
-WRITE, SNOOZE, CONTACTED = "write", "snooze", "contacted"
-ACTIONS: tuple[tuple[str, str], ...] = (
-    (WRITE, "Write"),
-    (SNOOZE, "Snooze 30d"),
-    (CONTACTED, "Mark as contacted"),
+ACTIONS: tuple[tuple[NotificationAction, str], ...] = (
+    (NotificationAction.WRITE, "Write"),
+    (NotificationAction.SNOOZE, "Snooze 30d"),
+    (NotificationAction.CONTACTED, "Mark as contacted"),
 )
 
 
@@ -29,14 +28,14 @@ class Notification:
     alerts: tuple[Alert, ...]
     #: Placeholders for the command backend ({name}, {days}, ...), all strings.
     fields: dict[str, str] = field(default_factory=dict)
-    actions: tuple[tuple[str, str], ...] = ()  # offered where the medium has buttons
+    actions: tuple[tuple[NotificationAction, str], ...] = ()  # offered where the medium has buttons
 
 
 @dataclass(frozen=True)
 class ActionRequest:
     """The user pressed a notification's button."""
 
-    action: str  # WRITE, SNOOZE or CONTACTED
+    action: NotificationAction
     alert: Alert
 
 

@@ -28,6 +28,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
+from syncd.model import NotificationAction
 from syncd.notify.base import ActionRequest, Notification
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class DesktopNotifier:
         actions: list[str] = []
         if self.interactive and "actions" in self._capabilities:
             for key, label in notification.actions:
-                actions += [key, label]
+                actions += [str(key), label]
         hints = {"urgency": ("y", 1), "category": ("s", "email")}
         reply = self._call(conn, NOTIFICATIONS, "Notify", "susssasa{sv}i",
                            (APP_NAME, 0, "mail-message-new", _one_line(notification.summary),
@@ -191,7 +192,7 @@ class DesktopNotifier:
                 if (shown is not None and len(shown.alerts) == 1
                         and key in {k for k, _ in shown.actions}):
                     del self._shown[notification_id]  # one answer per notification
-                    requests.append(ActionRequest(key, shown.alerts[0]))
+                    requests.append(ActionRequest(NotificationAction(key), shown.alerts[0]))
             elif member == "NotificationClosed":
                 self._shown.pop(message.body[0], None)
         return requests

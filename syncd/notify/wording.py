@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syncd.durations import format_duration
-from syncd.lapses import REPLY, Alert
+from syncd.model import Alert, AlertKind, Direction
 from syncd.notify.base import ACTIONS, Notification
 
 DIGEST_LINES = 8  # more than this: "... and N more"
@@ -18,7 +18,7 @@ DIGEST_LINES = 8  # more than this: "... and N more"
 
 def _waiting_on_me(alert: Alert) -> bool:
     """A reply owed, or a lapse whose last mail came from them: they wait on me."""
-    return alert.kind == REPLY or alert.direction == "received"
+    return alert.kind == AlertKind.REPLY or alert.direction == Direction.RECEIVED
 
 
 def sentence(alert: Alert, now: datetime) -> str:
@@ -27,9 +27,9 @@ def sentence(alert: Alert, now: datetime) -> str:
     if _waiting_on_me(alert):
         text = f"{name} wrote {ago} ago and you have not replied"
         return text + (f": “{alert.subject}”" if alert.subject else ".")
-    if alert.direction == "sent":
+    if alert.direction == Direction.SENT:
         return f"You last wrote to {name} {ago} ago."
-    if alert.direction == "touch":
+    if alert.direction == Direction.TOUCH:
         return f"You were last in touch with {name} {ago} ago."
     return f"You have not been in touch with {name} since you added them {ago} ago."
 
@@ -39,9 +39,9 @@ def _short(alert: Alert, now: datetime) -> str:
     ago = format_duration(alert.age(now))
     if _waiting_on_me(alert):
         return f"{alert.name}: wrote {ago} ago, not replied"
-    if alert.direction == "sent":
+    if alert.direction == Direction.SENT:
         return f"{alert.name}: you last wrote {ago} ago"
-    if alert.direction == "touch":
+    if alert.direction == Direction.TOUCH:
         return f"{alert.name}: last in touch {ago} ago"
     return f"{alert.name}: nothing since added {ago} ago"
 
@@ -65,8 +65,8 @@ def compose(alerts: list[Alert], now: datetime) -> Notification:
         "name": ", ".join(a.name for a in alerts),
         "email": ", ".join(a.email or "" for a in alerts),
         "days": str(days),
-        "direction": _common([a.direction for a in alerts]),
-        "kind": _common([a.kind for a in alerts]),
+        "direction": _common([str(a.direction) if a.direction else "none" for a in alerts]),
+        "kind": _common([str(a.kind) for a in alerts]),
         "count": str(len(alerts)),
     }
     if len(alerts) == 1:

@@ -1,0 +1,92 @@
+"""The import rules ARCHITECTURE.md states, checked on the code.
+
+Connectors never import ``syncd``; ``syncd/model.py`` imports nothing of the
+project; the pure layers never import the store, the ORM or SQLAlchemy, and
+importing them does not load SQLAlchemy by any path.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PURE = ("syncd.lapses", "syncd.suggest", "syncd.notify.wording", "syncd.notify.base",
+        "syncd.notify.command", "syncd.notify.log", "syncd.rules")
+FORBIDDEN_IN_PURE = ("syncd.store", "syncd.models", "syncd.schema", "sqlalchemy")
+PROJECT = ("syncd", "connectors")
+
+
+def _module_path(module: str) -> Path:
+    path = ROOT.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module an ``import`` or ``from ... import`` in the file names
+    (for ``from a import b``: both ``a`` and ``a.b``, as b may be a module)."""
+    tree = ast.parse(path.read_text(), str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's package
+                package = path.relative_to(ROOT).with_suffix("").parts[:-node.level]
+                base = ".".join((*package, node.module) if node.module else package)
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _names(found: set[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {m for m in found if any(m == p or m.startswith(p + ".") for p in prefixes)}
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_layer_does_not_load_sqlalchemy(module: str) -> None:
+    code = (f"import sys, {module}\n"
+            "bad = sorted(m for m in sys.modules if m == 'sqlalchemy' or m == 'syncd.store')\n"
+            "print(','.join(bad))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_the_checker_sees_a_forbidden_import() -> None:
+    """The subprocess check is not vacuous: the store does load SQLAlchemy."""
+    code = "import sys, syncd.store; print('sqlalchemy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True"
+
+
+def test_connectors_import_nothing_of_syncd() -> None:
+    files = sorted((ROOT / "connectors").rglob("*.py"))
+    assert files
+    bad = {str(f.relative_to(ROOT)): _names(_imports(f), ("syncd",)) for f in files}
+    assert {f: m for f, m in bad.items() if m} == {}
+
+
+def test_model_imports_only_the_standard_library() -> None:
+    found = _imports(ROOT / "syncd" / "model.py")
+    top = {m.split(".")[0] for m in found}
+    assert top <= set(sys.stdlib_module_names) | {"__future__"}, top
+    assert _names(found, PROJECT) == set()
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_layer_imports_no_store(module: str) -> None:
+    assert _names(_imports(_module_path(module)), FORBIDDEN_IN_PURE) == set()
+
+
+def test_the_import_parser_sees_the_stores_imports() -> None:
+    found = _imports(ROOT / "syncd" / "store.py")
+    assert _names(found, FORBIDDEN_IN_PURE) >= {"sqlalchemy", "syncd.schema"}
