@@ -80,10 +80,10 @@ def message_time(date_header: str | None, server_time: datetime | None) -> datet
     if date_header:
         try:
             at = email.utils.parsedate_to_datetime(date_header)
+            if at is not None:
+                at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         except (TypeError, ValueError, IndexError, OverflowError):
             at = None
-        if at is not None:
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if at is None or (server is not None and at > server + _DATE_SLACK):
         return server
     return at
@@ -101,8 +101,10 @@ def is_bulk(fields: dict[str, list[str]]) -> bool:
 
 def _message_id(raw: str) -> str | None:
     raw = raw.strip()
-    if "<" in raw and ">" in raw:
-        raw = raw[raw.index("<") : raw.index(">", raw.index("<")) + 1]
+    start = raw.find("<")
+    end = raw.find(">", start + 1) if start >= 0 else -1
+    if end >= 0:
+        raw = raw[start : end + 1]
     return raw or None
 
 

@@ -199,3 +199,19 @@ def test_fast_address_path_agrees_with_the_full_parser(value: str, fast: bool) -
     assert (simple is not None) == fast  # it answers the everyday shapes, nothing odd
     if simple is not None:
         assert simple == _parse_full(value)
+
+
+def test_message_id_with_gt_before_lt_does_not_raise() -> None:
+    from syncd.rules import _message_id
+
+    assert _message_id("x> <a@b>") == "<a@b>"
+    assert _message_id("a> <b") == "a> <b"
+
+
+def test_year_9999_date_with_negative_offset_falls_back_to_server_time() -> None:
+    from datetime import UTC, datetime
+
+    from syncd.rules import message_time
+
+    server = datetime(2026, 1, 1, tzinfo=UTC)
+    assert message_time("Fri, 31 Dec 9999 23:59:59 -0500", server) == server
