@@ -8,7 +8,6 @@ password.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -80,7 +79,7 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
         raise SendError(f"{where}: recipients refused ({', '.join(exc.recipients)})") from None
     except smtplib.SMTPResponseException as exc:
         raise SendError(f"{where}: {exc.smtp_code} {_one_line(exc.smtp_error)}") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise SendError(f"{where}: no answer within {settings.timeout:g}s") from None
     except ssl.SSLError as exc:
         raise SendError(f"{where}: TLS failed ({_one_line(exc.reason or exc)})") from None

@@ -36,7 +36,7 @@ class Received:
 class _Collector:
     received: list[Received] = field(default_factory=list)
 
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session,
                           envelope: Envelope) -> str:
         raw = (envelope.original_content or b"").replace(b"\r\n", b"\n")
         msg = email.message_from_bytes(raw, policy=email.policy.default)
