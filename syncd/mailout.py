@@ -1,5 +1,7 @@
 """Sending one mail over SMTP (the digest): implicit TLS or STARTTLS, certificate checked, login.
 
+The certificate must be valid for ``host`` as configured (name or IP address).
+
 Every failure becomes one :class:`SendError` whose text is one line naming the
 problem (unreachable, refused login, untrusted certificate) and never the
 password.
@@ -30,7 +32,6 @@ class SmtpSettings:
     username: str | None = None
     ca_file: Path | None = None
     timeout: float = TIMEOUT
-    server_hostname: str | None = None  # the name the certificate must match; default host
 
 
 def _context(settings: SmtpSettings) -> ssl.SSLContext:
@@ -52,7 +53,6 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
     """Send ``message`` to its To/Cc/Bcc; raises SendError (one line, no password)."""
     where = f"SMTP server {settings.host}:{settings.port}"
     context = _context(settings)
-    name = settings.server_hostname or settings.host
     try:
         client: smtplib.SMTP
         if settings.security == "tls":
@@ -62,7 +62,6 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             if settings.security == "starttls":
-                client._host = name  # the name STARTTLS checks the certificate against
                 client.starttls(context=context)
             if settings.username is not None:
                 client.login(settings.username, password or "")
