@@ -46,9 +46,13 @@ class _Collector:
 
 
 class SmtpServer:
-    """``with SmtpServer() as smtp``: ``smtp.port``, ``smtp.ca_file``, ``smtp.received``."""
+    """``with SmtpServer() as smtp``: ``smtp.port``, ``smtp.ca_file``, ``smtp.received``.
 
-    def __init__(self, username: str = "alice", password: str = "s3cret-smtp-pw") -> None:
+    ``implicit_tls=True``: TLS from the first byte (port 465 style) instead of STARTTLS.
+    """
+
+    def __init__(self, username: str = "alice", password: str = "s3cret-smtp-pw", *,
+                 implicit_tls: bool = False) -> None:
         self.username, self.password = username, password
         self._tmp = tempfile.TemporaryDirectory(prefix="weakties-smtp-")
         self.ca_file, self.wrong_ca_file, cert, key = _make_certificates(
@@ -57,11 +61,14 @@ class SmtpServer:
         context.load_cert_chain(cert, key)
         self._collector = _Collector()
         self.port = _free_ports(1)[0]
+        tls: dict[str, Any] = (
+            # aiosmtpd's auth_require_tls only knows STARTTLS; implicit TLS is TLS throughout
+            {"ssl_context": context, "auth_require_tls": False} if implicit_tls
+            else {"tls_context": context, "require_starttls": True, "auth_require_tls": True})
         self._controller = Controller(
-            self._collector, hostname=HOST, port=self.port, tls_context=context,
-            require_starttls=True, auth_require_tls=True, authenticator=self._authenticate,
-            auth_exclude_mechanism=["CRAM-MD5"], server_hostname="localhost",
-            ready_timeout=10.0,
+            self._collector, hostname=HOST, port=self.port,
+            authenticator=self._authenticate, auth_exclude_mechanism=["CRAM-MD5"],
+            server_hostname="localhost", ready_timeout=10.0, **tls,
         )
 
     @property

@@ -91,3 +91,11 @@ def test_server_refuses_login_before_starttls(smtp: SmtpServer) -> None:
     with smtplib.SMTP(HOST, smtp.port, timeout=5) as client:
         client.ehlo()
         assert not client.has_extn("auth")
+
+
+def test_delivered_over_implicit_tls() -> None:
+    with SmtpServer(implicit_tls=True) as server:
+        send(message("over tls"), settings(server, security="tls"), server.password)
+        assert [r.message["Subject"] for r in server.received] == ["over tls"]
+        with pytest.raises(SendError, match="login refused"):
+            send(message(), settings(server, security="tls"), "nope-nope")
