@@ -82,7 +82,11 @@ class _Redact(logging.Filter):
 @contextlib.contextmanager
 def _redacted(secrets: list[str]) -> Iterator[None]:
     flt = _Redact(secrets)
-    loggers = [logging.getLogger(name) for name in _THIRD_PARTY_LOGGERS]
+    # a logger's filters only see records made on that very logger: cover every child too
+    names = set(_THIRD_PARTY_LOGGERS) | {
+        name for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in _THIRD_PARTY_LOGGERS}
+    loggers = [logging.getLogger(name) for name in sorted(names)]
     for lg in loggers:
         lg.addFilter(flt)
     try:
