@@ -46,7 +46,8 @@ def normalize(address: str) -> str | None:
     'jdoe@gmail.com'
     """
     address = address.strip()
-    if len(address) > _ADDR_MAX or not _ADDR_SPEC.fullmatch(address := address.translate(_ASCII_LOWER)):
+    address = address.translate(_ASCII_LOWER)
+    if len(address) > _ADDR_MAX or not _ADDR_SPEC.fullmatch(address):
         return None
     if "\ufffd" in address:
         return None
@@ -257,7 +258,7 @@ def _mailbox(tokens: list[tuple[str, str, str]]) -> tuple[str, str] | None:
             return None
         words: list[tuple[str, str]] = []
         for kind, text, _ in before:
-            if kind == _ATOM or kind == _QUOTED:
+            if kind in (_ATOM, _QUOTED):
                 words.append((kind, text))
             elif kind == _SPECIAL and text != " ":
                 return None  # '@', ':', '>' in a display name: not a mailbox
@@ -269,12 +270,16 @@ def _mailbox(tokens: list[tuple[str, str, str]]) -> tuple[str, str] | None:
         if spec is None:
             return None
         name = _phrase(words)
-        return (name or (" ".join(decode_words(c).split()) if comments else ""), spec)
+        return (name or _comment_name(comments), spec)
     spec = _addr_spec(tokens)
     if spec is None:
         return None
-    name = " ".join(decode_words(" ".join(comments)).split()) if comments else ""
-    return (name, spec)
+    return (_comment_name(comments), spec)
+
+
+def _comment_name(comments: list[str]) -> str:
+    """The display name a mail client takes from comments when there is no phrase."""
+    return " ".join(decode_words(" ".join(comments)).split()) if comments else ""
 
 
 def _addr_spec(tokens: list[tuple[str, str, str]]) -> str | None:

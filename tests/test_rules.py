@@ -215,3 +215,10 @@ def test_year_9999_date_with_negative_offset_falls_back_to_server_time() -> None
 
     server = datetime(2026, 1, 1, tzinfo=UTC)
     assert message_time("Fri, 31 Dec 9999 23:59:59 -0500", server) == server
+
+
+def test_comment_before_an_angle_address_is_its_name() -> None:
+    from syncd.addresses import parse_list
+
+    assert parse_list("(Bob Smith) <bob@x.org>, a@b.org (Alice, A)") == [
+        ("Bob Smith", "bob@x.org"), ("Alice, A", "a@b.org")]
