@@ -149,4 +149,4 @@ def test_new_counts_only_new_rows_across_large_batches(store: Store) -> None:
     assert store.save_batch("a", both, {}, NOW) == 1500
     assert store.save_batch("a", both, {}, NOW) == 0
     with store.session() as s:
-        assert s.query(models.Interaction).count() == 3000
+        assert s.query(models.InteractionRow).count() == 3000
