@@ -26,11 +26,9 @@ import contextlib
 import http.client
 import http.server
 import itertools
-import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -43,7 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.dovecot import free_ports, make_certificates
+from tests.dovecot import free_ports, make_certificates, stop_process
 
 HOST = "127.0.0.1"
 _STARTUP_TIMEOUT = 30.0
@@ -93,15 +91,7 @@ class DavServer:
             self._proxy.shutdown()
             self._proxy.server_close()
             self._proxy = None
-        proc = self._process
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_process(self._process)
         self._process = None
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -76,6 +76,18 @@ _bulk_batches = itertools.count(1)
 _APPENDUID_RE = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a server started in its own process group; SIGKILL the group after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
 class DovecotNotInstalledError(RuntimeError):
     """Dovecot (or doveadm/openssl) is missing on this machine."""
 
@@ -126,15 +138,7 @@ class Dovecot:
     def stop(self, *, remove_files: bool = True) -> None:
         """Stop the master process (and all its children); optionally drop the temp dir."""
         atexit.unregister(self.stop)
-        proc = self._process
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_process(self._process)
         self._process = None
         if remove_files:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from connectors.base import Connector, HeaderRecord
+from connectors.base import Connector, EventRecord, HeaderRecord
 from syncd.cli import main
 from tests.dovecot import Dovecot, ImapUser
 
@@ -82,6 +82,24 @@ def make_env(tmp_path: Path, *accounts: str, identity: tuple[str, ...] = (),
     config = tmp_path / "config.toml"
     config.write_text(f"[identity]\naddresses = {ids}\n{extra}\n" + "\n".join(accounts))
     return Env(config=config, db=tmp_path / "db" / "weakties.db")
+
+
+def event_pass(connector: Connector, state: dict[str, dict[str, Any]]
+               ) -> tuple[list[EventRecord], list[str]]:
+    """One pass of a calendar connector: its events and removed hrefs, applying each
+    batch's state as the store would (an empty scope is forgotten)."""
+    events: list[EventRecord] = []
+    removed: list[str] = []
+    for batch in connector.batches(state):
+        assert batch.records == []  # a calendar yields events, never mail headers
+        events += batch.events
+        removed += batch.removed
+        for scope, value in batch.state.items():
+            if value:
+                state[scope] = value
+            else:
+                state.pop(scope, None)
+    return events, removed
 
 
 def one_pass(connector: Connector, state: dict[str, dict[str, Any]],

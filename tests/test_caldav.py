@@ -27,6 +27,7 @@ from connectors.ical import resources
 from syncd.meetings import met
 from tests.caldav_servers import DavServer, DavUser
 from tests.dovecot import free_ports
+from tests.helpers import event_pass
 from tests.ical_helpers import cal, vevent
 
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -77,18 +78,7 @@ def settings(server: DavServer, user: DavUser, url: str | None = None,
 def sync(conn: CaldavConnector, state: dict[str, dict[str, Any]]
          ) -> tuple[list[EventRecord], list[str]]:
     """One pass; updates ``state`` as the store would (an empty scope is forgotten)."""
-    events: list[EventRecord] = []
-    removed: list[str] = []
-    for batch in conn.batches(state):
-        assert batch.records == []
-        events += batch.events
-        removed += batch.removed
-        for scope, value in batch.state.items():
-            if value:
-                state[scope] = value
-            else:
-                state.pop(scope, None)
-    return events, removed
+    return event_pass(conn, state)
 
 
 def local(data: bytes, calendar: str = "Work") -> list[EventRecord]:

@@ -24,6 +24,7 @@ from connectors.base import AuthError, ConnectError, EventRecord, InsecureError,
 from connectors.ics import IcsSettings, connect
 from syncd.meetings import met
 from tests.dovecot import free_ports, make_certificates
+from tests.helpers import event_pass
 from tests.ical_helpers import cal, vevent
 
 DATA = Path(__file__).parent / "data" / "ics"
@@ -35,18 +36,8 @@ SECRET = "private-3f9a1c0b7d"
 
 def sync(settings: IcsSettings, state: dict[str, dict[str, Any]]
          ) -> tuple[list[EventRecord], list[str]]:
-    events: list[EventRecord] = []
-    removed: list[str] = []
     with connect(settings) as conn:
-        for batch in conn.batches(state):
-            events += batch.events
-            removed += batch.removed
-            for scope, value in batch.state.items():
-                if value:
-                    state[scope] = value
-                else:
-                    state.pop(scope, None)
-    return events, removed
+        return event_pass(conn, state)
 
 
 # --- files --------------------------------------------------------------------------
