@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from syncd.config import Config
 from syncd.lapses import alert_for, standings
-from syncd.store import ContactFacts
+from syncd.model import ContactFacts
 
 LIST_ID = "weakties digest <digest.weakties.invalid>"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 PURE = ("syncd.lapses", "syncd.suggest", "syncd.notify.wording", "syncd.notify.base",
-        "syncd.notify.command", "syncd.notify.log", "syncd.rules")
+        "syncd.notify.command", "syncd.notify.log", "syncd.rules", "syncd.digest", "syncd.meetings")
 FORBIDDEN_IN_PURE = ("syncd.store", "syncd.models", "syncd.schema", "sqlalchemy")
 PROJECT = ("syncd", "connectors")
 
