@@ -59,8 +59,10 @@ def message(n: int, user: str) -> tuple[bytes, datetime]:
     at = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=97 * n)
     peer = f"Person {n % 1000} <person{n % 1000}@example.org>"
     sender, to = (user, peer) if n % 4 == 0 else (peer, user)
-    raw = (f"From: {sender}\r\nTo: {to}\r\nSubject: note {n}\r\nDate: {format_datetime(at)}\r\n"
-           f"Message-ID: <b{n}@example.org>\r\n\r\nbody\r\n").encode()
+    raw = (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: note {n}\r\nDate: {format_datetime(at)}\r\n"
+        f"Message-ID: <b{n}@example.org>\r\n\r\nbody\r\n"
+    ).encode()
     return raw, at
 
 
@@ -81,8 +83,9 @@ def memory_kb(pid: int) -> dict[str, int]:
 def floor_rss_kb(seconds: float = 3.0) -> list[int]:
     """VmRSS samples of a bare Python process that has imported weakties' CLI."""
     code = f"import syncd.cli, time; print(flush=True); time.sleep({seconds + 30})"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
     try:
         assert proc.stdout is not None
         proc.stdout.readline()  # the imports are done
@@ -115,29 +118,46 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="weakties-bench-") as tmp, start_dovecot() as server:
         work = Path(tmp)
         user = server.new_user()
-        server.bulk_append(user.username, "INBOX",
-                           (message(n, user.username) for n in range(args.messages)))
-        account = {"name": "bench", "type": "imap", "host": server.host,
-                   "port": server.tls_port, "ca_file": str(server.ca_file),
-                   "username": user.username,
-                   "password_command": ["printf", "%s", user.password]}
+        server.bulk_append(
+            user.username, "INBOX", (message(n, user.username) for n in range(args.messages))
+        )
+        account = {
+            "name": "bench",
+            "type": "imap",
+            "host": server.host,
+            "port": server.tls_port,
+            "ca_file": str(server.ca_file),
+            "username": user.username,
+            "password_command": ["printf", "%s", user.password],
+        }
         config = work / "config.toml"
         config.write_text(
             f'[defaults]\ncadence = "1y"\n[daemon]\npoll_interval = "{args.poll}"\n'
             '[notify]\nbackend = "log"\n[[account]]\n'
-            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in account.items()))
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in account.items())
+        )
         env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{work / 'weakties.db'}"}
         env.pop("INVOCATION_ID", None)
         env.pop("JOURNAL_STREAM", None)
         cli = [sys.executable, "-m", "syncd", "--config", str(config)]
         for i in range(args.contacts):
-            subprocess.run([*cli, "contact", "add", f"Person {i}", "--email",
-                            f"person{i}@example.org"], cwd=ROOT, env=env, check=True,
-                           capture_output=True)
+            subprocess.run(
+                [*cli, "contact", "add", f"Person {i}", "--email", f"person{i}@example.org"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         log = work / "daemon.log"
         with open(log, "wb") as err:
-            daemon = subprocess.Popen([*cli, "daemon"], cwd=ROOT, env=env, stderr=err,
-                                      stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            daemon = subprocess.Popen(
+                [*cli, "daemon"],
+                cwd=ROOT,
+                env=env,
+                stderr=err,
+                stdout=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+            )
         try:
             deadline = time.monotonic() + 300
             while "new interactions" not in log.read_text():
@@ -164,22 +184,36 @@ def main() -> int:
         per_poll = used / polls
         default = 900.0
         # one 1 Hz loop tick is ~0 next to a poll; the extrapolation keeps the poll cost only
-        print(f"mailbox: {args.messages} messages, {args.contacts} tracked contacts; "
-              f"poll every {args.poll}, watched {wall:.0f} s (~{polls:.0f} idle polls)")
+        print(
+            f"mailbox: {args.messages} messages, {args.contacts} tracked contacts; "
+            f"poll every {args.poll}, watched {wall:.0f} s (~{polls:.0f} idle polls)"
+        )
         mean_rss, floor_rss = sum(rss) / len(rss), statistics.median(floor)
-        print(f"RSS: mean {mean_rss / 1024:.1f} MB, max {max(rss) / 1024:.1f} MB, "
-              f"peak (VmHWM, incl. first sync) {peak / 1024:.1f} MB   [target < 80 MB]")
-        print(f"  memory floor: python -c 'import syncd.cli' sleeping: "
-              f"{floor_rss / 1024:.1f} MB; daemon mean / floor: {mean_rss / floor_rss:.2f}x "
-              f"(+{(mean_rss - floor_rss) / 1024:.1f} MB)")
-        print(f"CPU: {used:.2f} s over {wall:.0f} s = {100 * used / wall:.2f}% of a core "
-              f"at this poll rate; {1000 * per_poll:.0f} ms per idle poll + lapse check")
-        print(f"  cron-style poll: one 'weakties sync --once' with nothing new (median of 5): "
-              f"{1000 * cron_cpu:.0f} ms CPU, {cron_wall:.2f} s wall  [{cron_out}]")
-        print(f"  daemon per idle poll / cron-style sync per poll: "
-              f"{per_poll / cron_cpu:.2f}x  (expected well below 1)")
-        print(f"CPU at the default 15 min interval: ~{100 * per_poll / default:.4f}% of a core"
-              f" (cron-style: ~{100 * cron_cpu / default:.4f}%)   [target well under 1%]")
+        print(
+            f"RSS: mean {mean_rss / 1024:.1f} MB, max {max(rss) / 1024:.1f} MB, "
+            f"peak (VmHWM, incl. first sync) {peak / 1024:.1f} MB   [target < 80 MB]"
+        )
+        print(
+            f"  memory floor: python -c 'import syncd.cli' sleeping: "
+            f"{floor_rss / 1024:.1f} MB; daemon mean / floor: {mean_rss / floor_rss:.2f}x "
+            f"(+{(mean_rss - floor_rss) / 1024:.1f} MB)"
+        )
+        print(
+            f"CPU: {used:.2f} s over {wall:.0f} s = {100 * used / wall:.2f}% of a core "
+            f"at this poll rate; {1000 * per_poll:.0f} ms per idle poll + lapse check"
+        )
+        print(
+            f"  cron-style poll: one 'weakties sync --once' with nothing new (median of 5): "
+            f"{1000 * cron_cpu:.0f} ms CPU, {cron_wall:.2f} s wall  [{cron_out}]"
+        )
+        print(
+            f"  daemon per idle poll / cron-style sync per poll: "
+            f"{per_poll / cron_cpu:.2f}x  (expected well below 1)"
+        )
+        print(
+            f"CPU at the default 15 min interval: ~{100 * per_poll / default:.4f}% of a core"
+            f" (cron-style: ~{100 * cron_cpu / default:.4f}%)   [target well under 1%]"
+        )
         print(f"exit status on SIGTERM: {code}")
         ok = max(rss) < 80 * 1024 and per_poll / default < 0.01 and code == 0
         print("all targets met" if ok else "TARGET MISSED")

@@ -70,10 +70,15 @@ def load(standin: GmailStandin, count: int, start: int = 0) -> None:
         peer = f"Person {n % 2000} <person{n % 2000}@example.org>"
         sent = n % 5 == 0
         sender, to = (ME, peer) if sent else (peer, ME)
-        headers = [("From", sender), ("To", to), ("Subject", f"message number {n}"),
-                   ("Date", format_datetime(at)), ("Message-ID", f"<{n}@bench.example>"),
-                   ("Received", "from mx.example.org by mx.google.com"),
-                   ("Content-Type", "text/plain")]
+        headers = [
+            ("From", sender),
+            ("To", to),
+            ("Subject", f"message number {n}"),
+            ("Date", format_datetime(at)),
+            ("Message-ID", f"<{n}@bench.example>"),
+            ("Received", "from mx.example.org by mx.google.com"),
+            ("Content-Type", "text/plain"),
+        ]
         if n % 17 == 0:
             headers.append(("List-Id", "<news.example.org>"))
         labels = ["SENT"] if sent else ["INBOX", "CATEGORY_PERSONAL"]
@@ -87,8 +92,14 @@ def baseline(standin: GmailStandin) -> dict:
     endpoint = standin.url
     standin.reset_counters()
     started, cpu = time.perf_counter(), time.thread_time()
-    service = build("gmail", "v1", credentials=Credentials(token), static_discovery=True,
-                    cache_discovery=False, client_options={"api_endpoint": endpoint})
+    service = build(
+        "gmail",
+        "v1",
+        credentials=Credentials(token),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": endpoint},
+    )
     messages = service.users().messages()
     header_lists: list[list[dict[str, str]]] = []
 
@@ -103,18 +114,28 @@ def baseline(standin: GmailStandin) -> dict:
         ids = [m["id"] for m in page.get("messages") or []]
         for low in range(0, len(ids), BATCH_SIZE):
             batch = BatchHttpRequest(callback=collect, batch_uri=f"{endpoint}/batch/gmail/v1")
-            for message_id in ids[low:low + BATCH_SIZE]:
-                batch.add(messages.get(userId="me", id=message_id, format="metadata",
-                                       metadataHeaders=list(HEADER_FIELDS)))
+            for message_id in ids[low : low + BATCH_SIZE]:
+                batch.add(
+                    messages.get(
+                        userId="me",
+                        id=message_id,
+                        format="metadata",
+                        metadataHeaders=list(HEADER_FIELDS),
+                    )
+                )
             batch.execute()
         page_token = page.get("nextPageToken")
         if not page_token:
             break
     wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
     service.close()
-    return {"messages": len(header_lists), "wall_s": round(wall, 3), "client_cpu_s": round(cpu, 3),
-            "http_requests": standin.http_requests,
-            "api_calls": dict(Counter(c["method"] for c in standin.calls))}
+    return {
+        "messages": len(header_lists),
+        "wall_s": round(wall, 3),
+        "client_cpu_s": round(cpu, 3),
+        "http_requests": standin.http_requests,
+        "api_calls": dict(Counter(c["method"] for c in standin.calls)),
+    }
 
 
 def write_config(tmp: str, standin: GmailStandin, token: Path, db: str) -> config.Config:
@@ -124,7 +145,8 @@ def write_config(tmp: str, standin: GmailStandin, token: Path, db: str) -> confi
         f'[database]\nurl = "sqlite:///{tmp}/{db}.db"\n'
         f'[[account]]\nname = "bench"\ntype = "gmail"\nclient_secrets = "{tmp}/cs.json"\n'
         f'token_file = "{token}"\napi_endpoint = "{standin.url}"\n'
-        "quota_per_minute = 1000000000\n")  # never sleep here; units are reported
+        "quota_per_minute = 1000000000\n"
+    )  # never sleep here; units are reported
     return config.load(config_path)
 
 
@@ -143,22 +165,33 @@ def measure(standin: GmailStandin, cfg: config.Config, label: str, messages: int
         raise SystemExit(f"{label}: sync failed: {result.error}")
     calls = Counter(c["method"] for c in standin.calls)
     units = sum(UNITS.get(method, 0) * n for method, n in calls.items())
-    row = {"pass": label, "messages": result.scanned, "new_interactions": result.new,
-           "wall_s": round(wall, 3), "client_cpu_s": round(cpu, 3),
-           "http_requests": standin.http_requests,
-           "api_calls": dict(calls), "quota_units": units,
-           "units_per_1000_messages": round(units * 1000 / messages, 1) if messages else None,
-           "minutes_at_default_quota": round(units / DEFAULT_QUOTA, 2)}
+    row = {
+        "pass": label,
+        "messages": result.scanned,
+        "new_interactions": result.new,
+        "wall_s": round(wall, 3),
+        "client_cpu_s": round(cpu, 3),
+        "http_requests": standin.http_requests,
+        "api_calls": dict(calls),
+        "quota_units": units,
+        "units_per_1000_messages": round(units * 1000 / messages, 1) if messages else None,
+        "minutes_at_default_quota": round(units / DEFAULT_QUOTA, 2),
+    }
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--latency", type=float, default=0.0,
-                        help="seconds added to each HTTP request by the stand-in")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="baseline / full sync pairs; the medians are compared")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds added to each HTTP request by the stand-in",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="baseline / full sync pairs; the medians are compared"
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     rounds = max(1, args.rounds)
@@ -176,8 +209,10 @@ def main() -> None:
             cfg = write_config(tmp, standin, token, f"bench{n}")
             fulls.append(measure(standin, cfg, "full sync", args.messages))
             if bases[-1]["messages"] != fulls[-1]["messages"]:
-                raise SystemExit(f"baseline saw {bases[-1]['messages']} messages, "
-                                 f"weakties {fulls[-1]['messages']}")
+                raise SystemExit(
+                    f"baseline saw {bases[-1]['messages']} messages, "
+                    f"weakties {fulls[-1]['messages']}"
+                )
         base_s = statistics.median(b["wall_s"] for b in bases)
         full_s = statistics.median(f["wall_s"] for f in fulls)
         base_cpu = statistics.median(b["client_cpu_s"] for b in bases)
@@ -192,34 +227,56 @@ def main() -> None:
     ratio = full_s / base_s
     ok = ratio <= 1.5
     if args.json:
-        print(json.dumps({"baseline": base,
-                          "baseline_rounds_s": [b["wall_s"] for b in bases],
-                          "full_sync_rounds_s": [f["wall_s"] for f in fulls],
-                          "ratio_full_sync_to_baseline": round(ratio, 3),
-                          "target_ratio": 1.5, "targets_met": ok, "passes": rows}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "baseline": base,
+                    "baseline_rounds_s": [b["wall_s"] for b in bases],
+                    "full_sync_rounds_s": [f["wall_s"] for f in fulls],
+                    "ratio_full_sync_to_baseline": round(ratio, 3),
+                    "target_ratio": 1.5,
+                    "targets_met": ok,
+                    "passes": rows,
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"Gmail API stand-in on 127.0.0.1: {args.messages} messages "
-          f"(loaded in {loaded:.1f}s), per-request latency {args.latency * 1000:.0f} ms")
-    print(f"\nbaseline (bare google-api-python-client: messages.list + batched messages.get "
-          f"metadata, {BATCH_SIZE} a batch): {base['messages']} messages in {base_s:.2f}s "
-          f"(median of {rounds}: {times(bases)})")
+    print(
+        f"Gmail API stand-in on 127.0.0.1: {args.messages} messages "
+        f"(loaded in {loaded:.1f}s), per-request latency {args.latency * 1000:.0f} ms"
+    )
+    print(
+        f"\nbaseline (bare google-api-python-client: messages.list + batched messages.get "
+        f"metadata, {BATCH_SIZE} a batch): {base['messages']} messages in {base_s:.2f}s "
+        f"(median of {rounds}: {times(bases)})"
+    )
     print(f"  HTTP requests {base['http_requests']}, API calls {base['api_calls']}")
-    print(f"weakties full sync (engine, as 'weakties sync --once' runs it): {full_s:.2f}s "
-          f"(median of {rounds}: {times(fulls)})")
+    print(
+        f"weakties full sync (engine, as 'weakties sync --once' runs it): {full_s:.2f}s "
+        f"(median of {rounds}: {times(fulls)})"
+    )
     print(f"ratio full sync / baseline: {ratio:.2f}x  (target <= 1.5x)")
-    print(f"  for comparison, client-side CPU alone (the stand-in's threads left out, medians):"
-          f" baseline {base_cpu:.2f}s, weakties {full_cpu:.2f}s = {full_cpu / base_cpu:.2f}x")
+    print(
+        f"  for comparison, client-side CPU alone (the stand-in's threads left out, medians):"
+        f" baseline {base_cpu:.2f}s, weakties {full_cpu:.2f}s = {full_cpu / base_cpu:.2f}x"
+    )
     for row in rows:
         per_k = row["units_per_1000_messages"]
-        print(f"\n{row['pass']}: {row['messages']} messages, {row['new_interactions']} new "
-              f"interactions in {row['wall_s']:.2f}s")
+        print(
+            f"\n{row['pass']}: {row['messages']} messages, {row['new_interactions']} new "
+            f"interactions in {row['wall_s']:.2f}s"
+        )
         print(f"  HTTP requests {row['http_requests']}, API calls {row['api_calls']}")
-        print(f"  quota units {row['quota_units']}"
-              + (f" = {per_k} per 1,000 messages" if per_k is not None else "")
-              + f"; at quota_per_minute = {DEFAULT_QUOTA} that is at least "
-              f"{row['minutes_at_default_quota']} min of quota")
-    print("\nall targets met" if ok else "\nTARGET MISSED: full sync / baseline "
-          f"{ratio:.2f}x > 1.5x")
+        print(
+            f"  quota units {row['quota_units']}"
+            + (f" = {per_k} per 1,000 messages" if per_k is not None else "")
+            + f"; at quota_per_minute = {DEFAULT_QUOTA} that is at least "
+            f"{row['minutes_at_default_quota']} min of quota"
+        )
+    print(
+        "\nall targets met" if ok else f"\nTARGET MISSED: full sync / baseline {ratio:.2f}x > 1.5x"
+    )
 
 
 if __name__ == "__main__":

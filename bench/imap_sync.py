@@ -63,9 +63,11 @@ def generate(count: int) -> Iterator[tuple[bytes, datetime]]:
         peer = f"Person {n % 2000} <person{n % 2000}@example.org>"
         sender, to = (ME, peer) if n % 5 == 0 else (peer, ME)
         extra = "List-Id: <news.example.org>\r\n" if n % 17 == 0 else ""
-        raw = (f"From: {sender}\r\nTo: {to}\r\nSubject: message number {n}\r\n"
-               f"Date: {format_datetime(at)}\r\nMessage-ID: <{n}@bench.example>\r\n{extra}"
-               "Content-Type: text/plain\r\n\r\n" + "body line\r\n" * 20)
+        raw = (
+            f"From: {sender}\r\nTo: {to}\r\nSubject: message number {n}\r\n"
+            f"Date: {format_datetime(at)}\r\nMessage-ID: <{n}@bench.example>\r\n{extra}"
+            "Content-Type: text/plain\r\n\r\n" + "body line\r\n" * 20
+        )
         yield raw.encode(), at
 
 
@@ -79,8 +81,9 @@ def baseline(server: Dovecot, user: str) -> tuple[float, int, float]:
     last = int(client.select_folder("INBOX", readonly=True)[b"UIDNEXT"]) - 1
     parsed = 0
     for low in range(1, last + 1, BATCH_SIZE):
-        response = client.fetch(list(range(low, min(low + BATCH_SIZE, last + 1))),
-                                [item, "INTERNALDATE"])
+        response = client.fetch(
+            list(range(low, min(low + BATCH_SIZE, last + 1))), [item, "INTERNALDATE"]
+        )
         for data in response.values():
             headers = next(v for k, v in data.items() if k.startswith(b"BODY["))
             message = parser.parsebytes(headers)
@@ -96,8 +99,9 @@ def raw_floor(server: Dovecot, user: str) -> float:
     parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
     items = "(BODY.PEEK[HEADER.FIELDS ({})] INTERNALDATE)".format(" ".join(HEADER_FIELDS).upper())
     started = time.perf_counter()
-    imap = imaplib.IMAP4_SSL(server.host, server.tls_port, ssl_context=server.ssl_context(),
-                             timeout=60)
+    imap = imaplib.IMAP4_SSL(
+        server.host, server.tls_port, ssl_context=server.ssl_context(), timeout=60
+    )
     imap.login(user, server.password(user))
     _, data = imap.select("INBOX", readonly=True)
     last = int(data[0] or 0)  # EXISTS: UIDs are 1..n in this generated mailbox
@@ -111,12 +115,14 @@ def raw_floor(server: Dovecot, user: str) -> float:
     return time.perf_counter() - started
 
 
-def run_measured(argv: list[str], env: dict[str, str],
-                 cwd: Path | None = None) -> tuple[float, resource.struct_rusage, str]:
+def run_measured(
+    argv: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, resource.struct_rusage, str]:
     """Run a command to its end: (wall seconds, its own rusage, stdout). Exits on failure."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
@@ -130,7 +136,8 @@ def run_weakties(config: Path, db: Path) -> tuple[float, float, str, float]:
     """``weakties sync --once`` as a subprocess: (seconds, peak RSS in MB, stdout, CPU s)."""
     env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
     elapsed, usage, out = run_measured(
-        [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--once"], env)
+        [sys.executable, "-m", "syncd", "--config", str(config), "sync", "--once"], env
+    )
     return elapsed, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
@@ -153,11 +160,19 @@ def import_floor() -> float:
 
 
 def write_config(path: Path, server: Dovecot, username: str, password: str) -> None:
-    account = {"name": "bench", "type": "imap", "host": server.host,
-               "port": server.tls_port, "ca_file": str(server.ca_file),
-               "username": username, "password_command": ["printf", "%s", password]}
-    path.write_text(f'[identity]\naddresses = ["{ME}"]\n[[account]]\n'
-                    + "".join(f"{k} = {json.dumps(v)}\n" for k, v in account.items()))
+    account = {
+        "name": "bench",
+        "type": "imap",
+        "host": server.host,
+        "port": server.tls_port,
+        "ca_file": str(server.ca_file),
+        "username": username,
+        "password_command": ["printf", "%s", password],
+    }
+    path.write_text(
+        f'[identity]\naddresses = ["{ME}"]\n[[account]]\n'
+        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in account.items())
+    )
 
 
 @dataclass
@@ -185,13 +200,16 @@ class FirstSync:
         r, mid = self.ratios, len(self.ratios) // 2
         c = self.cpu_ratios
         w = sorted(f / b for f, b in zip(self.first_s, self.raw_s, strict=True))
-        runs = ", ".join(f"{f:.2f}/{b:.2f} s" for f, b in zip(self.first_s, self.base_s,
-                                                               strict=True))
-        return (f"{self.messages:,} messages: ratio first sync / baseline min {r[0]:.2f}x,"
-                f" median {r[mid]:.2f}x  (runs weakties/baseline: {runs});"
-                f" client CPU ratio min {c[0]:.2f}x, median {c[mid]:.2f}x;"
-                f" ratio to the raw imaplib floor min {w[0]:.2f}x, median {w[mid]:.2f}x;"
-                f" peak RSS max {max(self.peak_mb):.0f} MB  [{self.summary}]")
+        runs = ", ".join(
+            f"{f:.2f}/{b:.2f} s" for f, b in zip(self.first_s, self.base_s, strict=True)
+        )
+        return (
+            f"{self.messages:,} messages: ratio first sync / baseline min {r[0]:.2f}x,"
+            f" median {r[mid]:.2f}x  (runs weakties/baseline: {runs});"
+            f" client CPU ratio min {c[0]:.2f}x, median {c[mid]:.2f}x;"
+            f" ratio to the raw imaplib floor min {w[0]:.2f}x, median {w[mid]:.2f}x;"
+            f" peak RSS max {max(self.peak_mb):.0f} MB  [{self.summary}]"
+        )
 
 
 def first_syncs(server: Dovecot, tmp: Path, messages: int, repeat: int) -> tuple[FirstSync, Path]:
@@ -215,10 +233,13 @@ def first_syncs(server: Dovecot, tmp: Path, messages: int, repeat: int) -> tuple
         result.first_cpu.append(first_cpu)
         result.first_s.append(first_s)
         result.peak_mb.append(peak_mb)
-        print(f"  run {n + 1}: baseline {base_s:.2f} s, weakties {first_s:.2f} s,"
-              f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB; raw imaplib floor"
-              f" {raw_s:.2f} s ({first_s / raw_s:.2f}x); client CPU"
-              f" {base_cpu:.2f} / {first_cpu:.2f} s = {first_cpu / base_cpu:.2f}x", flush=True)
+        print(
+            f"  run {n + 1}: baseline {base_s:.2f} s, weakties {first_s:.2f} s,"
+            f" ratio {first_s / base_s:.2f}x, peak {peak_mb:.0f} MB; raw imaplib floor"
+            f" {raw_s:.2f} s ({first_s / raw_s:.2f}x); client CPU"
+            f" {base_cpu:.2f} / {first_cpu:.2f} s = {first_cpu / base_cpu:.2f}x",
+            flush=True,
+        )
     return result, db
 
 
@@ -226,8 +247,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=1, help="baseline/first-sync pairs")
-    parser.add_argument("--large", action="store_true",
-                        help="also a 200,000-message mailbox (ratio and peak memory)")
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="also a 200,000-message mailbox (ratio and peak memory)",
+    )
     args = parser.parse_args()
     compile_sources()
 
@@ -251,10 +275,14 @@ def main() -> None:
         print(large.report())
         print(f"peak memory 200,000 / {args.messages:,}: {growth:.2f}x  (target <= 1.10x)")
         ok = ok and growth <= 1.10
-    print(f"weakties no-change sync --once (median of 5): {again_s:.2f} s  (target < 0.5 s)"
-          f"  [{again}]")
-    print(f"  of which Python start-up + imports (python -c 'import syncd.cli'): {floor_s:.2f} s;"
-          f" the sync itself: {again_s - floor_s:.2f} s")
+    print(
+        f"weakties no-change sync --once (median of 5): {again_s:.2f} s  (target < 0.5 s)"
+        f"  [{again}]"
+    )
+    print(
+        f"  of which Python start-up + imports (python -c 'import syncd.cli'): {floor_s:.2f} s;"
+        f" the sync itself: {again_s - floor_s:.2f} s"
+    )
     print("all targets met" if ok else "TARGET MISSED")
 
 

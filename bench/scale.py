@@ -61,8 +61,9 @@ def build(db: Path, interactions: int, seed: int = 7) -> None:
         for n in range(CONTACTS):
             snoozed = _stamp(now + timedelta(days=30)) if n % 50 == 0 else None
             cadence = rng.choice([None, 30, 90, 180, 365])
-            contacts.append((n + 1, f"Contact {n:04d}", cadence and cadence * 86400, snoozed,
-                             _stamp(start)))
+            contacts.append(
+                (n + 1, f"Contact {n:04d}", cadence and cadence * 86400, snoozed, _stamp(start))
+            )
             for k in range(1 + n % 3):
                 address = f"person{n}.{k}@example{n % 40}.org"
                 tracked.append(address)
@@ -70,12 +71,17 @@ def build(db: Path, interactions: int, seed: int = 7) -> None:
             if n % 4 == 0:
                 tags.append((n + 1, rng.choice(["mentors", "family", "work"])))
             if n % 10 == 0:
-                touches.append((n + 1, _stamp(start + timedelta(seconds=rng.random() * span)),
-                                "coffee"))
-        conn.executemany("INSERT INTO contacts (id, name, cadence_seconds, snoozed_until, "
-                         "created_at) VALUES (?, ?, ?, ?, ?)", contacts)
-        conn.executemany("INSERT INTO contact_emails (contact_id, address, display) "
-                         "VALUES (?, ?, ?)", emails)
+                touches.append(
+                    (n + 1, _stamp(start + timedelta(seconds=rng.random() * span)), "coffee")
+                )
+        conn.executemany(
+            "INSERT INTO contacts (id, name, cadence_seconds, snoozed_until, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            contacts,
+        )
+        conn.executemany(
+            "INSERT INTO contact_emails (contact_id, address, display) VALUES (?, ?, ?)", emails
+        )
         conn.executemany("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)", tags)
         conn.executemany("INSERT INTO touches (contact_id, at, note) VALUES (?, ?, ?)", touches)
         everyone = tracked + [f"someone{n}@elsewhere{n % 97}.net" for n in range(UNTRACKED)]
@@ -85,13 +91,24 @@ def build(db: Path, interactions: int, seed: int = 7) -> None:
                 address = rng.choice(everyone)
                 at = start + timedelta(seconds=rng.random() * span)
                 direction = "sent" if rng.random() < 0.45 else "received"
-                yield (address, "", direction, _stamp(at), "mail",
-                       "Sent" if direction == "sent" else "INBOX", f"<{n}@bench>",
-                       f"subject {n % 1000}", f"mid:<{n}@bench>")
+                yield (
+                    address,
+                    "",
+                    direction,
+                    _stamp(at),
+                    "mail",
+                    "Sent" if direction == "sent" else "INBOX",
+                    f"<{n}@bench>",
+                    f"subject {n % 1000}",
+                    f"mid:<{n}@bench>",
+                )
 
-        conn.executemany("INSERT INTO interactions (address, name, direction, at, account, "
-                         "folder, message_id, subject, dedupe_key) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())  # type: ignore[arg-type]
+        conn.executemany(
+            "INSERT INTO interactions (address, name, direction, at, account, "
+            "folder, message_id, subject, dedupe_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows(),
+        )  # type: ignore[arg-type]
     conn.execute("ANALYZE")
     conn.close()
 
@@ -101,8 +118,14 @@ def timed(argv: list[str], env: dict[str, str], runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True)
+        done = subprocess.run(
+            argv,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         times.append(time.perf_counter() - started)
         # check-lapses exits 1 when a backend could not deliver: the log backend always can
         if done.returncode != 0:
@@ -127,34 +150,39 @@ def measure(size: int, runs: int, workdir: Path) -> list[tuple[str, float, float
     build(db, size)
     print(f"built {size:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
     config = workdir / "config.toml"
-    config.write_text('[identity]\naddresses = ["me@example.com"]\n'
-                      '[notify]\nbackend = "log"\n')
+    config.write_text('[identity]\naddresses = ["me@example.com"]\n[notify]\nbackend = "log"\n')
     env = {**os.environ, "WEAKTIES_DB": f"sqlite:///{db}"}
     cli = [sys.executable, "-m", "syncd", "--config", str(config)]
     floor = timed([*cli, "--help"], env, runs)
     query = raw_query(db, runs)
     budget = floor + query
     results = [("start-up floor (--help)", floor, budget), ("raw indexed query", query, budget)]
-    for label, args in (("status", ["status"]), ("status --json", ["status", "--json"]),
-                        ("contact show", ["contact", "show", "Contact 0001"]),
-                        ("check-lapses --dry-run", ["check-lapses", "--dry-run"]),
-                        ("suggest --json --limit 20", ["suggest", "--json", "--limit", "20"])):
+    for label, args in (
+        ("status", ["status"]),
+        ("status --json", ["status", "--json"]),
+        ("contact show", ["contact", "show", "Contact 0001"]),
+        ("check-lapses --dry-run", ["check-lapses", "--dry-run"]),
+        ("suggest --json --limit 20", ["suggest", "--json", "--limit", "20"]),
+    ):
         results.append((label, timed([*cli, *args], env, runs), budget))
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interactions", type=int, action="append",
-                        help="database size (repeatable; default 100,000 and 1,000,000)")
+    parser.add_argument(
+        "--interactions",
+        type=int,
+        action="append",
+        help="database size (repeatable; default 100,000 and 1,000,000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per command (median)")
     options = parser.parse_args()
     compile_sources()
     with tempfile.TemporaryDirectory(prefix="weakties-scale-") as tmp:
         for size in options.interactions or [100_000, 1_000_000]:
             results = measure(size, options.runs, Path(tmp))
-            print(f"\n{size:,} interactions, {CONTACTS:,} contacts "
-                  f"(median of {options.runs})")
+            print(f"\n{size:,} interactions, {CONTACTS:,} contacts (median of {options.runs})")
             print(f"{'command':28} {'seconds':>8} {'x (floor + query)':>18}")
             for label, seconds, budget in results:
                 print(f"{label:28} {seconds:8.3f} {seconds / budget:17.2f}x")

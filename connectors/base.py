@@ -167,6 +167,7 @@ def timeout_seconds(value: float | timedelta) -> float:
     """
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
-        raise ValueError(f"timeout: must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} "
-                         f"seconds, got {seconds:g}")
+        raise ValueError(
+            f"timeout: must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} seconds, got {seconds:g}"
+        )
     return seconds

@@ -80,8 +80,10 @@ class CaldavSettings:
         if scheme not in ("https", "http"):
             raise ValueError(f"url must start with https:// (got {scheme or 'no scheme'})")
         if scheme == "http" and not self.allow_insecure:
-            raise ValueError("url is plain http: the password would travel unencrypted; "
-                             "use https, or set allow_insecure = true")
+            raise ValueError(
+                "url is plain http: the password would travel unencrypted; "
+                "use https, or set allow_insecure = true"
+            )
         if self.password_command and self.password_file:
             raise ValueError("password_command and password_file: give one of them")
 
@@ -102,13 +104,20 @@ def _path(href: str) -> str:
 
 def _propfind_body(*props: str) -> str:
     names = "".join(f"<{p}/>" for p in props)
-    return ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
-            f'xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="{_CS}"><D:prop>{names}'
-            "</D:prop></D:propfind>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+        f'xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="{_CS}"><D:prop>{names}'
+        "</D:prop></D:propfind>"
+    )
 
 
-_LISTING = _propfind_body("D:resourcetype", "D:displayname", "C:supported-calendar-component-set",
-                          "D:sync-token", "CS:getctag")
+_LISTING = _propfind_body(
+    "D:resourcetype",
+    "D:displayname",
+    "C:supported-calendar-component-set",
+    "D:sync-token",
+    "CS:getctag",
+)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -131,11 +140,14 @@ def calendars_in(results: Sequence[Any], url_path: str) -> list[CalendarInfo]:
         path = _path(result.href)
         path = path if path.endswith("/") else path + "/"
         name = props.get(dav.DisplayName.tag)
-        info = CalendarInfo(path=path,
-                            name=str(name) if isinstance(name, str) and name else
-                            path.rstrip("/").rsplit("/", 1)[-1],
-                            token=props.get(_SYNC_TOKEN) or None,
-                            ctag=props.get(_GETCTAG) or None)
+        info = CalendarInfo(
+            path=path,
+            name=str(name)
+            if isinstance(name, str) and name
+            else path.rstrip("/").rsplit("/", 1)[-1],
+            token=props.get(_SYNC_TOKEN) or None,
+            ctag=props.get(_GETCTAG) or None,
+        )
         if path.rstrip("/") == url_path.rstrip("/"):
             return [info]
         found.append(info)
@@ -145,8 +157,9 @@ def calendars_in(results: Sequence[Any], url_path: str) -> list[CalendarInfo]:
 class CaldavConnector:
     """A logged-in CalDAV account; see the module docstring."""
 
-    def __init__(self, settings: CaldavSettings, client: DAVClient,
-                 listing: list[CalendarInfo]) -> None:
+    def __init__(
+        self, settings: CaldavSettings, client: DAVClient, listing: list[CalendarInfo]
+    ) -> None:
         self.settings = settings
         self.client = client
         self._listing: list[CalendarInfo] | None = listing
@@ -192,8 +205,12 @@ class CaldavConnector:
     def _calendar(self, info: CalendarInfo, saved: dict[str, Any]) -> Iterator[Batch]:
         if saved and info.token is not None and saved.get("token") == info.token:
             return
-        if saved and info.token is None and info.ctag is not None \
-                and saved.get("ctag") == info.ctag:
+        if (
+            saved
+            and info.token is None
+            and info.ctag is not None
+            and saved.get("ctag") == info.ctag
+        ):
             return
         new_state: dict[str, Any] = {"name": info.name, "token": None, "ctag": info.ctag}
         removed: list[str] = []
@@ -223,10 +240,12 @@ class CaldavConnector:
         yield from self._fetch(info, changed, removed, new_state)
 
     def _sync_report(self, info: CalendarInfo, token: str | None) -> Any:
-        body = ('<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:">'
-                f"<D:sync-token>{_xml_text(token or '')}</D:sync-token>"
-                "<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop>"
-                "</D:sync-collection>")
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:">'
+            f"<D:sync-token>{_xml_text(token or '')}</D:sync-token>"
+            "<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop>"
+            "</D:sync-collection>"
+        )
         try:
             response = self.client.report(self._url(info.path), body, depth=0)
         except dav_error.DAVError:
@@ -242,8 +261,7 @@ class CaldavConnector:
         return response.parse_sync_collection()
 
     def _etags(self, info: CalendarInfo) -> dict[str, str]:
-        response = self.client.propfind(self._url(info.path), _propfind_body("D:getetag"),
-                                        depth=1)
+        response = self.client.propfind(self._url(info.path), _propfind_body("D:getetag"), depth=1)
         etags = {}
         for result in response.parse_propfind():
             path = _path(result.href)
@@ -252,12 +270,13 @@ class CaldavConnector:
                 etags[path] = str(tag)
         return etags
 
-    def _fetch(self, info: CalendarInfo, changed: list[str], removed: list[str],
-               new_state: dict[str, Any]) -> Iterator[Batch]:
+    def _fetch(
+        self, info: CalendarInfo, changed: list[str], removed: list[str], new_state: dict[str, Any]
+    ) -> Iterator[Batch]:
         if not changed:
             yield Batch(records=[], state={info.path: new_state}, removed=removed)
             return
-        chunks = [changed[i:i + CHUNK] for i in range(0, len(changed), CHUNK)]
+        chunks = [changed[i : i + CHUNK] for i in range(0, len(changed), CHUNK)]
         for n, chunk in enumerate(chunks):
             events: list[EventRecord] = []
             gone: list[str] = list(removed) if n == 0 else []
@@ -267,24 +286,39 @@ class CaldavConnector:
                     continue
                 try:
                     for uid, ical in resources(data):
-                        events.append(EventRecord(calendar=info.name, href=href, uid=uid,
-                                                  ical=ical, etag=etag))
+                        events.append(
+                            EventRecord(
+                                calendar=info.name, href=href, uid=uid, ical=ical, etag=etag
+                            )
+                        )
                 except MalformedError as exc:
-                    log.warning("%s: calendar %r: %s skipped: %s", _where(self.settings),
-                                info.name, href, exc)
+                    log.warning(
+                        "%s: calendar %r: %s skipped: %s",
+                        _where(self.settings),
+                        info.name,
+                        href,
+                        exc,
+                    )
                     gone.append(href)
             last = n == len(chunks) - 1
-            yield Batch(records=[], events=events, removed=gone,
-                        state={info.path: new_state} if last else {},
-                        expected_total=len(changed))
+            yield Batch(
+                records=[],
+                events=events,
+                removed=gone,
+                state={info.path: new_state} if last else {},
+                expected_total=len(changed),
+            )
 
-    def _multiget(self, info: CalendarInfo,
-                  hrefs: list[str]) -> list[tuple[str, str | None, bytes | None]]:
-        body = ('<?xml version="1.0" encoding="utf-8"?><C:calendar-multiget xmlns:D="DAV:" '
-                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/>'
-                "</D:prop>"
-                + "".join(f"<D:href>{_xml_text(urllib.parse.quote(h))}</D:href>" for h in hrefs)
-                + "</C:calendar-multiget>")
+    def _multiget(
+        self, info: CalendarInfo, hrefs: list[str]
+    ) -> list[tuple[str, str | None, bytes | None]]:
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><C:calendar-multiget xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/>'
+            "</D:prop>"
+            + "".join(f"<D:href>{_xml_text(urllib.parse.quote(h))}</D:href>" for h in hrefs)
+            + "</C:calendar-multiget>"
+        )
         response = self.client.report(self._url(info.path), body, depth=None)
         found: dict[str, tuple[str, str | None, bytes | None]] = {}
         for result in response.parse_calendar_query():
@@ -326,8 +360,13 @@ def _discover(settings: CaldavSettings, client: DAVClient) -> list[CalendarInfo]
 
 def _tls_reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("certificate verify failed", "CERTIFICATE_VERIFY_FAILED",
-                   "self-signed", "unable to get local issuer", "hostname mismatch"):
+    for marker in (
+        "certificate verify failed",
+        "CERTIFICATE_VERIFY_FAILED",
+        "self-signed",
+        "unable to get local issuer",
+        "hostname mismatch",
+    ):
         if marker.lower() in text.lower():
             return marker
     return text.splitlines()[0][:200] if text else type(exc).__name__
@@ -368,8 +407,7 @@ def _guard(settings: CaldavSettings, call: Callable[[], T]) -> T:
         raise _translate(settings, exc) from None
 
 
-def _guard_iter(settings: CaldavSettings, make: Callable[[], Iterator[Batch]]
-                ) -> Iterator[Batch]:
+def _guard_iter(settings: CaldavSettings, make: Callable[[], Iterator[Batch]]) -> Iterator[Batch]:
     try:
         yield from make()
     except Exception as exc:
@@ -380,10 +418,14 @@ def connect(settings: CaldavSettings, password: str) -> CaldavConnector:
     """Log in (one PROPFIND listing the calendars); raises a ConnectorError subclass."""
     scheme = urllib.parse.urlsplit(settings.url).scheme.lower()
     if scheme != "https" and not settings.allow_insecure:
-        raise InsecureError(f"{settings.url}: plain http refused: use https, "
-                            "or set allow_insecure = true")
+        raise InsecureError(
+            f"{settings.url}: plain http refused: use https, or set allow_insecure = true"
+        )
     client = DAVClient(
-        url=settings.url, username=settings.username, password=password, auth_type="basic",
+        url=settings.url,
+        username=settings.username,
+        password=password,
+        auth_type="basic",
         timeout=settings.timeout,  # type: ignore[arg-type]  # niquests takes floats
         ssl_verify_cert=os.path.expanduser(settings.ca_file) if settings.ca_file else True,
         require_tls=scheme == "https",

@@ -67,8 +67,14 @@ from connectors.base import (
 from connectors.gmail_settings import DEFAULT_ENDPOINT, SCOPE, GmailSettings, check_endpoint
 from connectors.pacing import Backoff, Sleep, TokenBucket, parse_retry_after
 
-__all__ = ["DEFAULT_ENDPOINT", "SCOPE", "GmailConnector", "GmailSettings", "check_endpoint",
-           "connect"]
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "SCOPE",
+    "GmailConnector",
+    "GmailSettings",
+    "check_endpoint",
+    "connect",
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +117,9 @@ def credentials_from_json(text: str) -> Credentials:
             raise ValueError(f"missing {', '.join(sorted(missing))}")
         expiry = None
         if info.get("expiry"):
-            expiry = datetime.strptime(info["expiry"].rstrip("Z").split(".")[0],
-                                       "%Y-%m-%dT%H:%M:%S")
+            expiry = datetime.strptime(
+                info["expiry"].rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S"
+            )
     except ValueError as exc:
         raise AuthError(f"the stored Gmail authorization is not usable ({exc})") from None
     scopes = info.get("scopes") or [SCOPE]
@@ -129,9 +136,14 @@ def credentials_from_json(text: str) -> Credentials:
     )
 
 
-def authorize(client_secrets: str, *, open_browser: bool = True, port: int = 0,
-              prompt: str = "Open this URL in a browser to authorize weakties:\n{url}",
-              timeout: float | None = None) -> Credentials:
+def authorize(
+    client_secrets: str,
+    *,
+    open_browser: bool = True,
+    port: int = 0,
+    prompt: str = "Open this URL in a browser to authorize weakties:\n{url}",
+    timeout: float | None = None,
+) -> Credentials:
     """Run Google's installed-app flow (loopback redirect) for the metadata scope."""
     from google_auth_oauthlib.flow import InstalledAppFlow
 
@@ -145,10 +157,15 @@ def authorize(client_secrets: str, *, open_browser: bool = True, port: int = 0,
         ) from None
     try:
         creds = flow.run_local_server(
-            host="localhost", bind_addr="127.0.0.1", port=port, open_browser=open_browser,
+            host="localhost",
+            bind_addr="127.0.0.1",
+            port=port,
+            open_browser=open_browser,
             authorization_prompt_message=prompt,
             success_message="weakties is authorized; you can close this tab.",
-            timeout_seconds=timeout, access_type="offline", prompt="consent",
+            timeout_seconds=timeout,
+            access_type="offline",
+            prompt="consent",
         )
     except Exception as exc:  # oauthlib and the wsgi server raise many kinds
         raise AuthError(f"Google authorization failed: {exc}") from None
@@ -225,8 +242,9 @@ def _retry_after(exc: HttpError) -> float | None:
     return parse_retry_after(exc.resp.get("retry-after"))
 
 
-def full_cursor(start_hid: str, page_token: str | None, next_token: str | None,
-                done: int, page_len: int) -> dict[str, Any]:
+def full_cursor(
+    start_hid: str, page_token: str | None, next_token: str | None, done: int, page_len: int
+) -> dict[str, Any]:
     """The state once ``done`` ids of the page at ``page_token`` are stored."""
     if done < page_len:
         return {"full": {"start_history_id": start_hid, "page_token": page_token, "done": done}}
@@ -257,12 +275,19 @@ class PassStats:
 class GmailConnector:
     """An authorized Gmail API client; see the module docstring."""
 
-    def __init__(self, settings: GmailSettings, credentials: Credentials, *,
-                 save_token: Callable[[str], None] | None = None,
-                 auth_hint: str = "run 'weakties auth' again",
-                 batch_size: int = BATCH_SIZE, backoff: Backoff | None = None,
-                 bucket: TokenBucket | None = None, sleep: Sleep | None = None,
-                 timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: GmailSettings,
+        credentials: Credentials,
+        *,
+        save_token: Callable[[str], None] | None = None,
+        auth_hint: str = "run 'weakties auth' again",
+        batch_size: int = BATCH_SIZE,
+        backoff: Backoff | None = None,
+        bucket: TokenBucket | None = None,
+        sleep: Sleep | None = None,
+        timeout: float | None = None,
+    ) -> None:
         import time
 
         self.settings = settings
@@ -281,10 +306,16 @@ class GmailConnector:
         if timeout is None:
             timeout = timeout_seconds(settings.timeout)
         self._http = google_auth_httplib2.AuthorizedHttp(
-            credentials, http=httplib2.Http(timeout=timeout))
-        self.service = build("gmail", "v1", http=self._http, static_discovery=True,
-                             cache_discovery=False,
-                             client_options={"api_endpoint": settings.endpoint})
+            credentials, http=httplib2.Http(timeout=timeout)
+        )
+        self.service = build(
+            "gmail",
+            "v1",
+            http=self._http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": settings.endpoint},
+        )
         users = self.service.users()  # resources are built on each access: keep them
         self._messages = users.messages()
         self._history = users.history()
@@ -324,8 +355,9 @@ class GmailConnector:
     def _auth_failed(self, exc: Exception) -> AuthError:
         detail = str(exc)
         if "invalid_grant" in detail:
-            return AuthError(f"Google refused the saved authorization (revoked or expired); "
-                             f"{self._auth_hint}")
+            return AuthError(
+                f"Google refused the saved authorization (revoked or expired); {self._auth_hint}"
+            )
         return AuthError(f"Gmail authorization failed: {detail}; {self._auth_hint}")
 
     def _call(self, method: str, request: Any) -> dict[str, Any]:
@@ -351,13 +383,14 @@ class GmailConnector:
 
     def _get_request(self, message_id: str) -> Any:
         return self._messages.get(
-            userId="me", id=message_id, format="metadata", metadataHeaders=list(HEADER_FIELDS))
+            userId="me", id=message_id, format="metadata", metadataHeaders=list(HEADER_FIELDS)
+        )
 
     def fetch(self, ids: Sequence[str]) -> list[HeaderRecord]:
         """``messages.get`` for ``ids`` in batch requests; 404s skipped, order kept."""
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), self.batch_size):
-            found.update(self._fetch_batch(ids[start:start + self.batch_size]))
+            found.update(self._fetch_batch(ids[start : start + self.batch_size]))
         self.stats.messages += len(found)
         return [to_record(found[i]) for i in ids if i in found]
 
@@ -368,8 +401,12 @@ class GmailConnector:
         while pending:
             answers: dict[str, tuple[Any, HttpError | None]] = {}
 
-            def collect(request_id: str, response: Any, exc: HttpError | None,
-                        answers: dict[str, tuple[Any, HttpError | None]] = answers) -> None:
+            def collect(
+                request_id: str,
+                response: Any,
+                exc: HttpError | None,
+                answers: dict[str, tuple[Any, HttpError | None]] = answers,
+            ) -> None:
                 answers[request_id] = (response, exc)
 
             batch = BatchHttpRequest(callback=collect, batch_uri=self.batch_uri)
@@ -409,8 +446,10 @@ class GmailConnector:
                     raise exc
             if retry:
                 if attempt >= self.backoff.tries:
-                    raise ConnectError(f"Gmail kept refusing {len(retry)} requests "
-                                       f"after {attempt + 1} tries (rate limit or server errors)")
+                    raise ConnectError(
+                        f"Gmail kept refusing {len(retry)} requests "
+                        f"after {attempt + 1} tries (rate limit or server errors)"
+                    )
                 log.info("gmail: %d of %d batch parts to retry", len(retry), len(pending))
                 self._wait(self.backoff.delay(attempt, retry_after))
                 attempt += 1
@@ -452,9 +491,16 @@ class GmailConnector:
                 yield from self._batches(state)
         finally:
             s = self.stats
-            log.info("gmail pass: %d messages, %d quota units, %d requests, %d retries, "
-                     "%.1fs waited, calls %s", s.messages, s.units, s.requests, s.retries,
-                     s.waited, s.calls)
+            log.info(
+                "gmail pass: %d messages, %d quota units, %d requests, %d retries, "
+                "%.1fs waited, calls %s",
+                s.messages,
+                s.units,
+                s.requests,
+                s.retries,
+                s.waited,
+                s.calls,
+            )
 
     def _batches(self, state: SyncState) -> Iterator[Batch]:
         saved = dict(state.get(STATE_SCOPE) or {})
@@ -478,8 +524,10 @@ class GmailConnector:
         messages = self._messages
         while True:
             try:
-                page = self._call("messages.list", messages.list(
-                    userId="me", maxResults=LIST_PAGE, pageToken=page_token))
+                page = self._call(
+                    "messages.list",
+                    messages.list(userId="me", maxResults=LIST_PAGE, pageToken=page_token),
+                )
             except HttpError as exc:
                 if exc.resp.status != 400 or page_token is None:
                     raise
@@ -491,10 +539,9 @@ class GmailConnector:
 
             yielded = False
             for low in range(skip, len(ids), self.batch_size):
-                chunk = ids[low:low + self.batch_size]
+                chunk = ids[low : low + self.batch_size]
                 records = self.fetch(chunk)
-                cursor = full_cursor(start_hid, page_token, next_token, low + len(chunk),
-                                     len(ids))
+                cursor = full_cursor(start_hid, page_token, next_token, low + len(chunk), len(ids))
                 yield Batch(records, {STATE_SCOPE: cursor}, expected)
                 yielded = True
             if not yielded:
@@ -511,9 +558,16 @@ class GmailConnector:
         history = self._history
         while True:
             try:
-                page = self._call("history.list", history.list(
-                    userId="me", startHistoryId=start, historyTypes=["messageAdded"],
-                    maxResults=LIST_PAGE, pageToken=token))
+                page = self._call(
+                    "history.list",
+                    history.list(
+                        userId="me",
+                        startHistoryId=start,
+                        historyTypes=["messageAdded"],
+                        maxResults=LIST_PAGE,
+                        pageToken=token,
+                    ),
+                )
             except HttpError as exc:
                 if exc.resp.status == 404:
                     raise _HistoryExpired() from None
@@ -534,7 +588,7 @@ class GmailConnector:
             return
         cursor = start
         for low in range(0, len(entries), self.batch_size):
-            chunk = entries[low:low + self.batch_size]
+            chunk = entries[low : low + self.batch_size]
             records = self.fetch([message_id for message_id, _ in chunk])
             end = low + len(chunk)
             if end == len(entries):
@@ -546,14 +600,20 @@ class GmailConnector:
             yield Batch(records, {STATE_SCOPE: {"history_id": cursor}}, len(entries))
 
 
-def connect(settings: GmailSettings, token_json: str, *,
-            save_token: Callable[[str], None] | None = None,
-            auth_hint: str = "run 'weakties auth' again", **options: Any) -> GmailConnector:
+def connect(
+    settings: GmailSettings,
+    token_json: str,
+    *,
+    save_token: Callable[[str], None] | None = None,
+    auth_hint: str = "run 'weakties auth' again",
+    **options: Any,
+) -> GmailConnector:
     """A Gmail connector for stored authorized-user JSON; raises ConnectorError.
 
     ``options`` (batch_size, backoff, bucket, sleep, timeout) are for tests
     and benchmarks. Nothing is sent until the first pass.
     """
     credentials = credentials_from_json(token_json)
-    return GmailConnector(settings, credentials, save_token=save_token, auth_hint=auth_hint,
-                          **options)
+    return GmailConnector(
+        settings, credentials, save_token=save_token, auth_hint=auth_hint, **options
+    )

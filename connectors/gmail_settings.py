@@ -54,5 +54,6 @@ def check_endpoint(url: str) -> None:
         with contextlib.suppress(ValueError):
             if ipaddress.ip_address(host).is_loopback:
                 return
-    raise ValueError(f"api_endpoint {url!r}: expected https://..., "
-                     "or http:// on a loopback address")
+    raise ValueError(
+        f"api_endpoint {url!r}: expected https://..., or http:// on a loopback address"
+    )

@@ -39,8 +39,9 @@ def _check_event(event: icalendar.Event) -> None:
         raise MalformedError(f"{prop_name or 'VEVENT'}: {reason}")
 
 
-def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
-              ) -> list[tuple[str, bytes]]:
+def resources(
+    data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
+) -> list[tuple[str, bytes]]:
     """``(uid, reduced VCALENDAR bytes)`` per UID found in ``data`` (file order).
 
     A calendar with no VEVENT gives ``[]`` (tasks, journals). Raises
@@ -83,9 +84,13 @@ def resources(data: bytes, on_bad: Callable[[str, MalformedError], None] | None 
         reduced = icalendar.Calendar()
         reduced.add("VERSION", "2.0")
         reduced.add("PRODID", "-//weakties//reduced//EN")
-        used = {str(p.params.get("TZID")) for e in events for name in ("DTSTART", "DTEND",
-                "RECURRENCE-ID", "EXDATE", "RDATE") for p in _props(e, name)
-                if p.params.get("TZID")}
+        used = {
+            str(p.params.get("TZID"))
+            for e in events
+            for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+            for p in _props(e, name)
+            if p.params.get("TZID")
+        }
         for zone in zones:
             if str(zone.get("TZID")) in used:
                 reduced.add_component(zone)

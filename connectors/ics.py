@@ -99,8 +99,12 @@ def _records(data: bytes, prefix: str, fallback: str, where: str) -> list[EventR
         log.warning("%s: skipped: %s", where, exc)
         return []
     name = _calendar_name(data, fallback)
-    return [EventRecord(calendar=name, href=prefix + urllib.parse.quote(uid, safe="@.-_"),
-                        uid=uid, ical=ical) for uid, ical in found]
+    return [
+        EventRecord(
+            calendar=name, href=prefix + urllib.parse.quote(uid, safe="@.-_"), uid=uid, ical=ical
+        )
+        for uid, ical in found
+    ]
 
 
 class IcsConnector:
@@ -145,10 +149,13 @@ class IcsConnector:
         removed = [prefix]
         if saved.get("source") and not same:
             removed.append(f"ics:{saved['source']}/")
-        yield Batch(records=[], events=events, removed=removed,
-                    state={"url": {"source": source, "etag": etag,
-                                   "last_modified": last_modified}},
-                    expected_total=len(events))
+        yield Batch(
+            records=[],
+            events=events,
+            removed=removed,
+            state={"url": {"source": source, "etag": etag, "last_modified": last_modified}},
+            expected_total=len(events),
+        )
 
     # -- files ---------------------------------------------------------------------
 
@@ -174,9 +181,13 @@ class IcsConnector:
             except OSError as exc:
                 raise ConnectorError(f"{file}: cannot read: {exc.strerror or exc}") from None
             events = _records(data, f"file:{key}/", file.stem, str(file))
-            yield Batch(records=[], events=events, removed=[f"file:{key}/"],
-                        state={key: {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}},
-                        expected_total=len(events))
+            yield Batch(
+                records=[],
+                events=events,
+                removed=[f"file:{key}/"],
+                state={key: {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}},
+                expected_total=len(events),
+            )
 
 
 def _context(settings: IcsSettings) -> ssl.SSLContext:
@@ -188,13 +199,13 @@ def _context(settings: IcsSettings) -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def fetch(settings: IcsSettings, url: str, headers: dict[str, str]
-          ) -> tuple[bytes, str | None, str | None] | None:
+def fetch(
+    settings: IcsSettings, url: str, headers: dict[str, str]
+) -> tuple[bytes, str | None, str | None] | None:
     """GET ``url``: (body, ETag, Last-Modified), or None on 304. Raises ConnectorError."""
     where = masked(url)
     if urllib.parse.urlsplit(url).scheme.lower() != "https" and not settings.allow_insecure:
-        raise InsecureError(f"{where}: plain http refused: use https, "
-                            "or set allow_insecure = true")
+        raise InsecureError(f"{where}: plain http refused: use https, or set allow_insecure = true")
     request = urllib.request.Request(url, headers=headers)
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_context(settings)))
     try:
@@ -207,8 +218,7 @@ def fetch(settings: IcsSettings, url: str, headers: dict[str, str]
         if exc.code == 304:
             return None
         if exc.code in (401, 403):
-            raise AuthError(f"{where}: refused ({exc.code}): is the address still valid?"
-                            ) from None
+            raise AuthError(f"{where}: refused ({exc.code}): is the address still valid?") from None
         raise ConnectorError(f"{where}: HTTP {exc.code}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
@@ -229,8 +239,12 @@ def fetch(settings: IcsSettings, url: str, headers: dict[str, str]
 
 def connect(settings: IcsSettings) -> IcsConnector:
     """An .ics source; nothing is fetched before :meth:`IcsConnector.batches`."""
-    if settings.url is not None and urllib.parse.urlsplit(settings.url).scheme.lower() != "https" \
-            and not settings.allow_insecure:
-        raise InsecureError(f"{masked(settings.url)}: plain http refused: use https, "
-                            "or set allow_insecure = true")
+    if (
+        settings.url is not None
+        and urllib.parse.urlsplit(settings.url).scheme.lower() != "https"
+        and not settings.allow_insecure
+    ):
+        raise InsecureError(
+            f"{masked(settings.url)}: plain http refused: use https, or set allow_insecure = true"
+        )
     return IcsConnector(settings)

@@ -117,8 +117,9 @@ def folder_role(flags: Sequence[bytes], name: str, delimiter: str | None) -> Fol
     return FolderRole.NORMAL
 
 
-def choose_folders(listing: Sequence[tuple[Sequence[bytes], Any, str]],
-                   wanted: Sequence[str] | None) -> list[Folder]:
+def choose_folders(
+    listing: Sequence[tuple[Sequence[bytes], Any, str]], wanted: Sequence[str] | None
+) -> list[Folder]:
     """Which folders to read, from a LIST response ``(flags, delimiter, name)``.
 
     Configured folders are read as given (a configured Drafts still never
@@ -235,14 +236,16 @@ class ImapConnector:
             yield from self._batches(state)
         except TimeoutError:
             self._broken = True
-            raise ConnectError(f"{self.settings.host}: timed out: "
-                               f"{_waited(timeout_seconds(self.settings.timeout))}") from None
+            raise ConnectError(
+                f"{self.settings.host}: timed out: "
+                f"{_waited(timeout_seconds(self.settings.timeout))}"
+            ) from None
         except (OSError, imapclient.exceptions.IMAPClientAbortError) as exc:
             raise ConnectError(
-                f"{self.settings.host}: connection lost: {server_text(exc)}") from exc
+                f"{self.settings.host}: connection lost: {server_text(exc)}"
+            ) from exc
         except imapclient.exceptions.IMAPClientError as exc:
-            raise ConnectorError(
-                f"{self.settings.host}: server error: {server_text(exc)}") from exc
+            raise ConnectorError(f"{self.settings.host}: server error: {server_text(exc)}") from exc
 
     def _batches(self, state: SyncState) -> Iterator[Batch]:
         plan: list[tuple[Folder, int, int, int]] = []  # folder, uidvalidity, first uid, uidnext
@@ -259,8 +262,9 @@ class ImapConnector:
         for folder, validity, first, uidnext in plan:
             yield from self._read_folder(folder, validity, first, uidnext, expected)
 
-    def _read_folder(self, folder: Folder, validity: int, first: int, uidnext: int,
-                     expected: int) -> Iterator[Batch]:
+    def _read_folder(
+        self, folder: Folder, validity: int, first: int, uidnext: int, expected: int
+    ) -> Iterator[Batch]:
         selected = self.client.select_folder(folder.name, readonly=True)
         if int(selected.get(b"UIDVALIDITY", validity)) != validity:
             return  # changed between STATUS and SELECT: the next pass starts over
@@ -323,7 +327,8 @@ class _Pipeline:
         typ, data = self.imap._command_complete("FETCH", tag)
         if typ != "OK":
             raise imapclient.exceptions.IMAPClientError(
-                f"FETCH failed: {server_text(data[0])}" if data else "FETCH failed")
+                f"FETCH failed: {server_text(data[0])}" if data else "FETCH failed"
+            )
         found = self.imap._untagged_response(typ, data, "FETCH")[1]
         return [] if found == [None] else found  # imaplib's "no FETCH response"
 
@@ -337,8 +342,9 @@ class _Pipeline:
         self.imap.debug = self.debug
 
 
-def _records(data: list[Any], folder: Folder, low: int, high: int,
-             normalise_times: bool) -> list[HeaderRecord]:
+def _records(
+    data: list[Any], folder: Folder, low: int, high: int, normalise_times: bool
+) -> list[HeaderRecord]:
     """HeaderRecords from one FETCH response, in UID order, within ``low..high``.
 
     The usual response shape is read directly (:func:`_fast_records`); anything
@@ -355,13 +361,32 @@ def _records(data: list[Any], folder: Folder, low: int, high: int,
 _LITERAL_LINE = re.compile(rb"\d+ \((.*)BODY\[HEADER\.FIELDS \([^)]*\)\] \{(\d+)\}\Z", re.S)
 _UID = re.compile(rb"(?:\A|[ (])UID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]*)"')
-_MONTHS = {m: n for n, m in enumerate((b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
-                                       b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        (
+            b"Jan",
+            b"Feb",
+            b"Mar",
+            b"Apr",
+            b"May",
+            b"Jun",
+            b"Jul",
+            b"Aug",
+            b"Sep",
+            b"Oct",
+            b"Nov",
+            b"Dec",
+        ),
+        1,
+    )
+}
 _ZONES: dict[bytes, timezone] = {}
 
 
-def _fast_records(data: list[Any], folder: Folder, low: int,
-                  high: int) -> list[HeaderRecord] | None:
+def _fast_records(
+    data: list[Any], folder: Folder, low: int, high: int
+) -> list[HeaderRecord] | None:
     """The records of a response in the usual shape, or None to let imapclient parse it.
 
     imaplib hands a FETCH response with one literal as ``(line, literal)`` then the
@@ -415,8 +440,15 @@ def _internaldate(raw: bytes) -> datetime | None:
                 raise ValueError(zone)
             offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
             tz = _ZONES.setdefault(zone, timezone(-offset if zone[:1] == b"-" else offset))
-        return datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour),
-                        int(minute), int(second), tzinfo=tz)
+        return datetime(
+            int(year),
+            _MONTHS[month.capitalize()],
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=tz,
+        )
     except (ValueError, KeyError):
         try:
             parsed = parse_to_datetime(raw, normalise=False)
@@ -425,8 +457,9 @@ def _internaldate(raw: bytes) -> datetime | None:
         return parsed if isinstance(parsed, datetime) else None
 
 
-def _parsed_records(data: list[Any], folder: Folder, low: int, high: int,
-                    normalise_times: bool) -> list[HeaderRecord]:
+def _parsed_records(
+    data: list[Any], folder: Folder, low: int, high: int, normalise_times: bool
+) -> list[HeaderRecord]:
     response = parse_fetch_response(data, normalise_times, True)
     records = []
     for uid in sorted(response):
@@ -500,8 +533,9 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
         client.login(settings.username, password)
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
-        raise AuthError(f"{where}: login failed for {settings.username}: {server_text(exc)}"
-                        ) from None
+        raise AuthError(
+            f"{where}: login failed for {settings.username}: {server_text(exc)}"
+        ) from None
     except TimeoutError:
         client.shutdown()
         raise ConnectError(f"{where}: timed out logging in: {_waited(timeout)}") from None

@@ -30,8 +30,14 @@ class TokenBucket:
     callers pick both to stay under the server's limit.
     """
 
-    def __init__(self, per_minute: float, burst: float | None = None, *,
-                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: float,
+        burst: float | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
         if per_minute <= 0:
             raise ValueError("per_minute must be positive")
         self.rate = per_minute / 60.0  # units per second
@@ -92,7 +98,7 @@ class Backoff:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """The wait before retry number ``attempt`` (0-based)."""
-        exp = min(self.cap, self.base * (2 ** attempt))
+        exp = min(self.cap, self.base * (2**attempt))
         wait = exp * (0.5 + self.rand() / 2)
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.cap * 4))

@@ -56,8 +56,12 @@ def _open_gmail(account: Account) -> Connector:
         token_json = tokens.load_token(account.name, settings.token_file)
     except SecretError as exc:
         raise ConnectorError(str(exc)) from None
-    return gmail.connect(settings, token_json, save_token=_gmail_saver(account),
-                         auth_hint=f"run 'weakties auth {account.name}' again")
+    return gmail.connect(
+        settings,
+        token_json,
+        save_token=_gmail_saver(account),
+        auth_hint=f"run 'weakties auth {account.name}' again",
+    )
 
 
 ACCOUNT_TYPES: dict[str, AccountType] = {
@@ -78,9 +82,9 @@ def check_login(account: Account, secret: str) -> None:
     imap.connect(account.settings, secret).close()
 
 
-
-def authorize_gmail(account: Account, *, open_browser: bool = True, port: int = 0,
-                    timeout: float | None = None) -> str:
+def authorize_gmail(
+    account: Account, *, open_browser: bool = True, port: int = 0, timeout: float | None = None
+) -> str:
     """Run Google's consent flow for a gmail account, check it, store the token.
 
     Returns the mailbox address. Raises ConnectorError or SecretError.
@@ -90,10 +94,15 @@ def authorize_gmail(account: Account, *, open_browser: bool = True, port: int = 
     settings: gmail_settings.GmailSettings = account.settings
     if not settings.token_file:
         ensure_keyring()  # fail before the browser dance, not after
-    creds = gmail.authorize(os.path.expanduser(settings.client_secrets),
-                            open_browser=open_browser, port=port, timeout=timeout)
-    with gmail.connect(settings, creds.to_json(),
-                       auth_hint=f"run 'weakties auth {account.name}' again") as connector:
+    creds = gmail.authorize(
+        os.path.expanduser(settings.client_secrets),
+        open_browser=open_browser,
+        port=port,
+        timeout=timeout,
+    )
+    with gmail.connect(
+        settings, creds.to_json(), auth_hint=f"run 'weakties auth {account.name}' again"
+    ) as connector:
         address = connector.address()
         tokens.save_token(account.name, settings.token_file, connector.credentials.to_json())
     return address

@@ -213,7 +213,7 @@ def _tokens(value: str) -> list[tuple[str, str, str]]:
         elif ch == "\\" or ch == ")":
             out.append((_BAD, ch, ""))
             i += 1
-        elif ch in '<>,;:@[]':
+        elif ch in "<>,;:@[]":
             if ch == "[":  # a domain literal: keep it whole, it never normalises
                 j = value.find("]", i)
                 if j < 0:
@@ -231,8 +231,6 @@ def _tokens(value: str) -> list[tuple[str, str, str]]:
             out.append((_ATOM, value[i:end], ""))
             i = end
     return out
-
-
 
 
 def _phrase(words: list[tuple[str, str]]) -> str:
@@ -253,8 +251,10 @@ def _mailbox(tokens: list[tuple[str, str, str]]) -> tuple[str, str] | None:
         if gt < 0:
             return None
         before, inside, after = tokens[:lt], tokens[lt + 1 : gt], tokens[gt + 1 :]
-        if any(kind in (_ATOM, _QUOTED) or (kind == _SPECIAL and text != " ")
-               for kind, text, _ in after):
+        if any(
+            kind in (_ATOM, _QUOTED) or (kind == _SPECIAL and text != " ")
+            for kind, text, _ in after
+        ):
             return None
         words: list[tuple[str, str]] = []
         for kind, text, _ in before:
@@ -386,8 +386,9 @@ def _parse_simple(value: str) -> list[tuple[str, str]] | None:
             return None
         normal = normalize(bare)
         if normal is not None:
-            result.append((" ".join(decode_words(" ".join(name.split())).split()) if name else "",
-                           normal))
+            result.append(
+                (" ".join(decode_words(" ".join(name.split())).split()) if name else "", normal)
+            )
     return result
 
 

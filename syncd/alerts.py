@@ -44,8 +44,15 @@ def _with_subject(store: Store, alert: Alert) -> Alert:
     return alert
 
 
-def check(store: Store, config: Config, notifier: Notifier, *, now: datetime | None = None,
-          local_now: datetime | None = None, dry_run: bool = False) -> CheckResult:
+def check(
+    store: Store,
+    config: Config,
+    notifier: Notifier,
+    *,
+    now: datetime | None = None,
+    local_now: datetime | None = None,
+    dry_run: bool = False,
+) -> CheckResult:
     """Tell what is due now; ``dry_run`` decides and composes but sends and records nothing."""
     now = now or datetime.now(UTC)
     local_now = local_now or now.astimezone()
@@ -54,8 +61,11 @@ def check(store: Store, config: Config, notifier: Notifier, *, now: datetime | N
     if not alerts:
         return result
     if lapses.in_quiet_hours(config.notify.quiet, local_now.time()):
-        log.info("quiet hours: holding %d alert(s) until %s", len(alerts),
-                 config.notify.quiet_hours.split("-")[1] if config.notify.quiet_hours else "")
+        log.info(
+            "quiet hours: holding %d alert(s) until %s",
+            len(alerts),
+            config.notify.quiet_hours.split("-")[1] if config.notify.quiet_hours else "",
+        )
         result.held = True
         return result
     notification = compose([_with_subject(store, a) for a in alerts], now)

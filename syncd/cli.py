@@ -109,15 +109,21 @@ def _table(rows: list[list[str]], headers: list[str]) -> None:
 
 
 @click.group(cls=_Group)
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Config file (default: $WEAKTIES_CONFIG, else the XDG config dir).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: $WEAKTIES_CONFIG, else the XDG config dir).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
 @click.version_option(package_name="weakties")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """weakties: notices when someone you care about has gone quiet."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
         return  # init may have to replace a config that does not load
     try:
@@ -172,27 +178,40 @@ def sync(app: App, once: bool, only: str | None) -> None:
 
 @main.command()
 @click.argument("account")
-@click.option("--no-browser", is_flag=True,
-              help="Gmail: print the authorization URL instead of opening a browser.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Gmail: loopback port for Google's redirect (0 = any free port).")
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Gmail: print the authorization URL instead of opening a browser.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Gmail: loopback port for Google's redirect (0 = any free port).",
+)
 @pass_app
 def auth(app: App, account: str, no_browser: bool, port: int) -> None:
     """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
     acct = app.config.account(account)
     if acct.type == "gmail":
         if no_browser:
-            click.echo("Open the URL below in a browser. The browser must reach this "
-                       "machine's loopback port (on a remote box: ssh -L PORT:localhost:PORT, "
-                       "with a fixed --port).", err=True)
+            click.echo(
+                "Open the URL below in a browser. The browser must reach this "
+                "machine's loopback port (on a remote box: ssh -L PORT:localhost:PORT, "
+                "with a fixed --port).",
+                err=True,
+            )
         address = authorize_gmail(acct, open_browser=not no_browser, port=port)
         where = acct.settings.token_file or "the keyring"
-        click.echo(f"{acct.name}: authorized for {address} (read-only metadata); "
-                   f"token stored in {where}")
+        click.echo(
+            f"{acct.name}: authorized for {address} (read-only metadata); token stored in {where}"
+        )
         return
     secrets.ensure_keyring()
-    password = click.prompt(f"Password for {acct.settings.username} on {acct.settings.host}",
-                            hide_input=True, err=True)
+    password = click.prompt(
+        f"Password for {acct.settings.username} on {acct.settings.host}", hide_input=True, err=True
+    )
     check_login(acct, password)
     secrets.store_secret(acct.name, password)
     click.echo(f"{acct.name}: password checked and stored in the keyring")
@@ -250,9 +269,13 @@ def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> Non
         _emit_json([_standing_json(s, _reply_owed(s, app.config, now)) for s in rows])
         return
     if not rows:
-        click.echo("Nobody is overdue." if overdue else
-                   f"No contact tagged {' or '.join(tags)}." if tags else
-                   "No contacts yet: add one with 'weakties contact add NAME --email ADDRESS'.")
+        click.echo(
+            "Nobody is overdue."
+            if overdue
+            else f"No contact tagged {' or '.join(tags)}."
+            if tags
+            else "No contacts yet: add one with 'weakties contact add NAME --email ADDRESS'."
+        )
         return
     table = []
     for s in rows:
@@ -286,8 +309,9 @@ def contact() -> None:
 @click.option("--cadence", callback=_cadence, help="How often to be in touch, e.g. 90d, 6mo.")
 @click.option("--tag", "tags", multiple=True, help="Repeat for several.")
 @pass_app
-def contact_add(app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None,
-                tags: tuple[str, ...]) -> None:
+def contact_add(
+    app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None, tags: tuple[str, ...]
+) -> None:
     """Track NAME, reachable at one or more addresses."""
     app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
     click.echo(f"added {name}")
@@ -301,12 +325,30 @@ def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
     """All tracked contacts."""
     contacts = _tagged(app.store.contacts(), tags)
     if as_json:
-        _emit_json([{"name": c.name, "emails": c.emails, "tags": c.tags,
-                     "cadence_days": _days(c.cadence)}
-                    for c in contacts])
+        _emit_json(
+            [
+                {
+                    "name": c.name,
+                    "emails": c.emails,
+                    "tags": c.tags,
+                    "cadence_days": _days(c.cadence),
+                }
+                for c in contacts
+            ]
+        )
         return
-    _table([[c.name, ", ".join(c.emails), format_cadence(c.cadence) if c.cadence else "default",
-             ", ".join(c.tags)] for c in contacts], ["NAME", "EMAILS", "CADENCE", "TAGS"])
+    _table(
+        [
+            [
+                c.name,
+                ", ".join(c.emails),
+                format_cadence(c.cadence) if c.cadence else "default",
+                ", ".join(c.tags),
+            ]
+            for c in contacts
+        ],
+        ["NAME", "EMAILS", "CADENCE", "TAGS"],
+    )
 
 
 @contact.command("show")
@@ -318,16 +360,30 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
     """The latest interactions behind NAME's dates, newest first."""
     real_name, emails, entries = app.store.evidence(name, limit)
     if as_json:
-        _emit_json({"name": real_name, "emails": emails,
-                    "interactions": [{**e, "at": _iso(e["at"])} for e in entries]})
+        _emit_json(
+            {
+                "name": real_name,
+                "emails": emails,
+                "interactions": [{**e, "at": _iso(e["at"])} for e in entries],
+            }
+        )
         return
     click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
     if not entries:
         click.echo("  no interactions recorded yet")
         return
-    _table([[f"{e['at'].astimezone():%Y-%m-%d %H:%M}", e["direction"],
-             f"{e['account']}/{e['folder']}" if e["account"] else "", e["subject"] or ""]
-            for e in entries], ["WHEN", "WHICH WAY", "WHERE", "SUBJECT"])
+    _table(
+        [
+            [
+                f"{e['at'].astimezone():%Y-%m-%d %H:%M}",
+                e["direction"],
+                f"{e['account']}/{e['folder']}" if e["account"] else "",
+                e["subject"] or "",
+            ]
+            for e in entries
+        ],
+        ["WHEN", "WHICH WAY", "WHERE", "SUBJECT"],
+    )
 
 
 @contact.command("edit")
@@ -339,15 +395,29 @@ def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
 @click.option("--add-tag", multiple=True)
 @click.option("--remove-tag", multiple=True)
 @pass_app
-def contact_edit(app: App, name: str, new_name: str | None, add_email: tuple[str, ...],
-                 remove_email: tuple[str, ...], cadence: str | None,
-                 add_tag: tuple[str, ...], remove_tag: tuple[str, ...]) -> None:
+def contact_edit(
+    app: App,
+    name: str,
+    new_name: str | None,
+    add_email: tuple[str, ...],
+    remove_email: tuple[str, ...],
+    cadence: str | None,
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+) -> None:
     """Change NAME's name, addresses, cadence or tags."""
     clear = cadence == "default"
     delta = None if clear else _cadence(None, None, cadence)
-    app.store.edit_contact(name, new_name=new_name, add_emails=add_email,
-                           remove_emails=remove_email, cadence=delta, clear_cadence=clear,
-                           add_tags=add_tag, remove_tags=remove_tag)
+    app.store.edit_contact(
+        name,
+        new_name=new_name,
+        add_emails=add_email,
+        remove_emails=remove_email,
+        cadence=delta,
+        clear_cadence=clear,
+        add_tags=add_tag,
+        remove_tags=remove_tag,
+    )
     click.echo(f"updated {new_name or name}")
 
 
@@ -407,28 +477,48 @@ def _tagged(contacts: list[ContactFacts], tags: Sequence[str]) -> list[ContactFa
 
 
 def _suggestions(store: Store, config: config_mod.Config, limit: int) -> list[Suggestion]:
-    return suggest_mod.suggestions(store.correspondents(), config.my_addresses(),
-                                   datetime.now(UTC), config.defaults.cadence, limit)
+    return suggest_mod.suggestions(
+        store.correspondents(),
+        config.my_addresses(),
+        datetime.now(UTC),
+        config.defaults.cadence,
+        limit,
+    )
 
 
 def _suggestion_json(s: Suggestion) -> dict[str, Any]:
-    return {"name": s.name, "email": s.address,
-            "cadence_days": int(s.cadence.total_seconds() // 86400), "score": s.score,
-            "conversations": s.conversations, "sent": s.sent, "received": s.received,
-            "first_contact": _iso(s.first), "last_contact": _iso(s.last), "reason": s.reason}
+    return {
+        "name": s.name,
+        "email": s.address,
+        "cadence_days": int(s.cadence.total_seconds() // 86400),
+        "score": s.score,
+        "conversations": s.conversations,
+        "sent": s.sent,
+        "received": s.received,
+        "first_contact": _iso(s.first),
+        "last_contact": _iso(s.last),
+        "reason": s.reason,
+    }
 
 
 def _show_suggestions(found: list[Suggestion]) -> None:
-    _table([[str(i), s.name, s.address, format_cadence(s.cadence), s.reason]
-            for i, s in enumerate(found, start=1)],
-           ["#", "NAME", "EMAIL", "CADENCE", "WHY"])
+    _table(
+        [
+            [str(i), s.name, s.address, format_cadence(s.cadence), s.reason]
+            for i, s in enumerate(found, start=1)
+        ],
+        ["#", "NAME", "EMAIL", "CADENCE", "WHY"],
+    )
 
 
 def _pick(found: list[Suggestion]) -> list[Suggestion]:
     """Ask which suggestions to track: '1,3-5', 'all', or Enter for none."""
     while True:
-        text = click.prompt("Whom to track? Numbers such as 1,3-5, 'all', or Enter for none",
-                            default="", show_default=False)
+        text = click.prompt(
+            "Whom to track? Numbers such as 1,3-5, 'all', or Enter for none",
+            default="",
+            show_default=False,
+        )
         try:
             return [found[i] for i in suggest_mod.parse_selection(text, len(found))]
         except ValueError as exc:
@@ -460,15 +550,18 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
     if add and as_json:
         raise UserError("--add and --json do not go together", exit_code=2)
     if add and not yes and not sys.stdin.isatty():
-        raise UserError("--add needs a terminal to pick on; --yes tracks every listed one",
-                        exit_code=2)
+        raise UserError(
+            "--add needs a terminal to pick on; --yes tracks every listed one", exit_code=2
+        )
     found = _suggestions(app.store, app.config, limit)
     if as_json:
         _emit_json([_suggestion_json(s) for s in found])
         return
     if not found:
-        click.echo("No suggestions: nobody untracked has both written to you and heard "
-                   "from you (run 'weakties sync --once' first?).")
+        click.echo(
+            "No suggestions: nobody untracked has both written to you and heard "
+            "from you (run 'weakties sync --once' first?)."
+        )
         return
     _show_suggestions(found)
     if add:
@@ -477,14 +570,22 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(importers.FORMATS),
-              help="The file's format (default: detected).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(importers.FORMATS),
+    help="The file's format (default: detected).",
+)
 @click.option("--tag", "tags", multiple=True, help="Tag everyone imported (repeatable).")
-@click.option("--cadence", callback=_cadence,
-              help="Cadence for everyone imported without one of their own, e.g. 1y.")
+@click.option(
+    "--cadence",
+    callback=_cadence,
+    help="Cadence for everyone imported without one of their own, e.g. 1y.",
+)
 @pass_app
-def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...],
-                    cadence: timedelta | None) -> None:
+def import_contacts(
+    app: App, file: Path, fmt: str | None, tags: tuple[str, ...], cadence: timedelta | None
+) -> None:
     """Take in an address book: vCard (.vcf), Google Contacts CSV or LinkedIn Connections.csv.
 
     Contacts are merged by address (a re-import adds nothing twice), else by
@@ -494,8 +595,12 @@ def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...]
         parsed = importers.read(file, fmt)
     except importers.ImportFileError as exc:
         raise UserError(str(exc)) from None
-    results = app.store.merge_contacts([Draft(c.name, c.emails) for c in parsed.cards],
-                                       datetime.now(UTC), tags=tags, cadence=cadence)
+    results = app.store.merge_contacts(
+        [Draft(c.name, c.emails) for c in parsed.cards],
+        datetime.now(UTC),
+        tags=tags,
+        cadence=cadence,
+    )
     for warning in parsed.warnings:
         click.echo(f"  {warning}")
     counts = {str(k): 0 for k in ImportOutcome}
@@ -506,17 +611,24 @@ def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...]
             click.echo(f"  line {card.line}: skipped {card.name or '(no name)'}: {r.reason}")
         elif r.outcome == ImportOutcome.ADDED and not card.emails:
             no_address += 1
-    click.echo(f"{file.name} ({parsed.format}): {counts['added']} added, {counts['merged']} "
-               f"merged, {counts['unchanged']} already there, {counts['skipped']} skipped")
+    click.echo(
+        f"{file.name} ({parsed.format}): {counts['added']} added, {counts['merged']} "
+        f"merged, {counts['unchanged']} already there, {counts['skipped']} skipped"
+    )
     if no_address:
-        click.echo(f"{no_address} of the added have no e-mail address: they stay 'never' "
-                   "until you give them one (weakties contact edit NAME --add-email ...)")
+        click.echo(
+            f"{no_address} of the added have no e-mail address: they stay 'never' "
+            "until you give them one (weakties contact edit NAME --add-email ...)"
+        )
 
 
 @main.command()
 @click.option("--non-interactive", is_flag=True, help="Ask nothing: take the flags below.")
-@click.option("--force", is_flag=True,
-              help="With --non-interactive: replace an existing config (kept as .bak).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --non-interactive: replace an existing config (kept as .bak).",
+)
 @click.option("--address", "addresses", multiple=True, help="Your address (repeat for aliases).")
 @click.option("--account-name", help="A short name for the account (default from the domain).")
 @click.option("--username", help="The IMAP login (default: the first --address).")
@@ -524,25 +636,55 @@ def import_contacts(app: App, file: Path, fmt: str | None, tags: tuple[str, ...]
 @click.option("--port", type=click.IntRange(1, 65535), help="IMAP port (default 993).")
 @click.option("--security", type=click.Choice(["tls", "starttls"]), help="Default: tls.")
 @click.option("--ca-file", help="An extra CA certificate to trust (self-hosted server).")
-@click.option("--password-command", help="A command that prints the password, e.g. "
-              "'pass show mail' (instead of the keyring).")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin (for the keyring).")
-@click.option("--gmail-client-secrets", metavar="FILE",
-              help="Read the Gmail address through the Gmail API with this OAuth client file.")
+@click.option(
+    "--password-command",
+    help="A command that prints the password, e.g. 'pass show mail' (instead of the keyring).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin (for the keyring).",
+)
+@click.option(
+    "--gmail-client-secrets",
+    metavar="FILE",
+    help="Read the Gmail address through the Gmail API with this OAuth client file.",
+)
 @click.option("--gmail-api-endpoint", hidden=True, help="For tests and proxies.")
 @click.option("--no-sync", is_flag=True, help="Do not run the first sync.")
-@click.option("--service", "start_service", is_flag=True,
-              help="With --non-interactive: install and start the background service.")
-@click.option("--limit", default=15, show_default=True, type=click.IntRange(min=1),
-              help="How many suggestions to show after the first sync.")
+@click.option(
+    "--service",
+    "start_service",
+    is_flag=True,
+    help="With --non-interactive: install and start the background service.",
+)
+@click.option(
+    "--limit",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many suggestions to show after the first sync.",
+)
 @click.pass_context
-def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tuple[str, ...],
-         account_name: str | None, username: str | None, host: str | None, port: int | None,
-         security: str | None, ca_file: str | None, password_command: str | None,
-         password_stdin: bool, gmail_client_secrets: str | None,
-         gmail_api_endpoint: str | None, no_sync: bool, start_service: bool,
-         limit: int) -> None:
+def init(
+    ctx: click.Context,
+    non_interactive: bool,
+    force: bool,
+    addresses: tuple[str, ...],
+    account_name: str | None,
+    username: str | None,
+    host: str | None,
+    port: int | None,
+    security: str | None,
+    ca_file: str | None,
+    password_command: str | None,
+    password_stdin: bool,
+    gmail_client_secrets: str | None,
+    gmail_api_endpoint: str | None,
+    no_sync: bool,
+    start_service: bool,
+    limit: int,
+) -> None:
     """First run: your addresses, your accounts, the config, the first sync, whom to track."""
     from syncd import init as init_mod
 
@@ -550,10 +692,17 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
     path = path or config_mod.default_config_path()
     interactive = not non_interactive
     given = init_mod.Given(
-        addresses=list(addresses), name=account_name, username=username, host=host, port=port,
-        security=security, ca_file=ca_file,
+        addresses=list(addresses),
+        name=account_name,
+        username=username,
+        host=host,
+        port=port,
+        security=security,
+        ca_file=ca_file,
         password_command=shlex.split(password_command) if password_command else None,
-        gmail_client_secrets=gmail_client_secrets, gmail_api_endpoint=gmail_api_endpoint)
+        gmail_client_secrets=gmail_client_secrets,
+        gmail_api_endpoint=gmail_api_endpoint,
+    )
     if password_stdin:
         given.password = sys.stdin.readline().rstrip("\r\n")
     try:
@@ -562,9 +711,12 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
         raise UserError(str(exc), exit_code=exc.exit_code) from None
     if not config.accounts:
         click.echo(f"{path} has no [[account]]: nothing to sync.")
-    elif no_sync or (interactive and not click.confirm(
-            "Run the first sync now? (headers only; a big mailbox takes a while)",
-            default=True)):
+    elif no_sync or (
+        interactive
+        and not click.confirm(
+            "Run the first sync now? (headers only; a big mailbox takes a while)", default=True
+        )
+    ):
         click.echo("Sync later with 'weakties sync --once'.")
     else:
         store = open_store(config.database_url)
@@ -574,8 +726,11 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
             if progress:
                 click.echo("", err=True)
             for r in results:
-                click.echo(f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions"
-                           if r.ok else f"weakties: error: {r.account}: {r.error}")
+                click.echo(
+                    f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions"
+                    if r.ok
+                    else f"weakties: error: {r.account}: {r.error}"
+                )
             found = _suggestions(store, config, limit)
             if found:
                 click.echo("\nPeople you keep exchanging mail with, not tracked yet:")
@@ -592,12 +747,15 @@ def init(ctx: click.Context, non_interactive: bool, force: bool, addresses: tupl
         return
     if interactive:
         start_service = click.confirm(
-            "Keep weakties running in the background (a systemd user service)?", default=True)
+            "Keep weakties running in the background (a systemd user service)?", default=True
+        )
     if start_service:
         _install_service(config, _explicit_config(), start=True)
     else:
-        click.echo("Later: 'weakties service install --now' keeps weakties watching in the "
-                   "background; 'weakties status' shows who is due.")
+        click.echo(
+            "Later: 'weakties service install --now' keeps weakties watching in the "
+            "background; 'weakties status' shows who is due."
+        )
 
 
 # --- the background service ----------------------------------------------------
@@ -614,10 +772,10 @@ def daemon(app: App) -> None:
     configure_logging(verbose=bool(click.get_current_context().find_root().params["verbose"]))
     if not app.config.accounts:
         logging.getLogger("weakties.daemon").warning(
-            "%s: no [[account]] configured; only checking lapses", app.config.path)
+            "%s: no [[account]] configured; only checking lapses", app.config.path
+        )
     store = app.store  # open (and migrate) before telling systemd we are ready
-    raise SystemExit(daemon_mod.run(store, app.config, make_notifier(app.config,
-                                                                     interactive=True)))
+    raise SystemExit(daemon_mod.run(store, app.config, make_notifier(app.config, interactive=True)))
 
 
 @main.command("check-lapses")
@@ -636,16 +794,20 @@ def check_lapses(app: App, dry_run: bool) -> None:
     if not result.alerts:
         click.echo("Nobody to tell about.")
     elif result.held:
-        click.echo(f"Quiet hours ({app.config.notify.quiet_hours}): "
-                   f"{len(result.alerts)} alert(s) held until they end.")
+        click.echo(
+            f"Quiet hours ({app.config.notify.quiet_hours}): "
+            f"{len(result.alerts)} alert(s) held until they end."
+        )
     for n in result.delivered:
         verb = "would tell" if dry_run else f"told ({app.config.notify.backend})"
         click.echo(f"{verb}: {n.summary}")
         for line in n.body.splitlines():
             click.echo(f"  {line}")
     if result.failed:
-        raise UserError(f"could not deliver through the {app.config.notify.backend} backend "
-                        "(logged instead; it will be tried again at the next check)")
+        raise UserError(
+            f"could not deliver through the {app.config.notify.backend} backend "
+            "(logged instead; it will be tried again at the next check)"
+        )
 
 
 @main.group()
@@ -662,8 +824,11 @@ def _install_service(config: config_mod.Config, explicit_config: bool, start: bo
     except OSError as exc:
         raise UserError(f"cannot write the unit: {exc}") from None
     click.echo(f"{'wrote' if done.created else 'updated'} {done.path}")
-    how = ("systemctl --user enable --now weakties" if done.created
-           else "systemctl --user daemon-reload && systemctl --user restart weakties")
+    how = (
+        "systemctl --user enable --now weakties"
+        if done.created
+        else "systemctl --user daemon-reload && systemctl --user restart weakties"
+    )
     if not start:
         click.echo(how)
         return
@@ -697,8 +862,11 @@ def service_status(app: App) -> None:
     now = datetime.now(UTC)
     state = service_mod.running()
     pid = f", pid {state.pid}" if state.pid else ""
-    click.echo(f"daemon: {state.state} ({state.detail}{pid})" if state.detail
-               else f"daemon: {state.state}{pid}")
+    click.echo(
+        f"daemon: {state.state} ({state.detail}{pid})"
+        if state.detail
+        else f"daemon: {state.state}{pid}"
+    )
     for account in app.config.accounts:
         click.echo(f"{account.name}: last synced {_ago(app.store.last_synced(account.name), now)}")
     if state.state != "active":

@@ -113,8 +113,10 @@ class Notify:
         if isinstance(self.reply_after, timedelta):
             _within("reply_after", self.reply_after, durations.ALERT_DELAY)
         if self.backend == "command" and not self.command:
-            raise ValueError("command: required when backend = \"command\" "
-                             "(e.g. command = [\"notify-send\", \"{name}\", \"{days} days\"])")
+            raise ValueError(
+                'command: required when backend = "command" '
+                '(e.g. command = ["notify-send", "{name}", "{days} days"])'
+            )
         for arg in self.command or []:
             try:
                 fields = [f for _, f, _, _ in Formatter().parse(arg) if f is not None]
@@ -122,8 +124,10 @@ class Notify:
                 raise ValueError(f"command: {arg!r}: {exc}") from None
             for name in fields:
                 if name not in COMMAND_FIELDS:
-                    raise ValueError(f"command: unknown placeholder {{{name}}} in {arg!r} "
-                                     f"(known: {', '.join('{' + f + '}' for f in COMMAND_FIELDS)})")
+                    raise ValueError(
+                        f"command: unknown placeholder {{{name}}} in {arg!r} "
+                        f"(known: {', '.join('{' + f + '}' for f in COMMAND_FIELDS)})"
+                    )
         if self.quiet_hours is not None:
             parse_quiet_hours(self.quiet_hours)
 
@@ -142,7 +146,7 @@ def parse_quiet_hours(text: str) -> tuple[time, time]:
     try:
         start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
     except ValueError:
-        raise ValueError(f"quiet_hours: expected \"HH:MM-HH:MM\", got {text!r}") from None
+        raise ValueError(f'quiet_hours: expected "HH:MM-HH:MM", got {text!r}') from None
     if start == end:
         raise ValueError(f"quiet_hours: {text!r} starts and ends at the same time")
     return start, end

@@ -50,17 +50,18 @@ def _gmail_lines(account: GmailAccountDraft) -> list[str]:
     ]
     if account.api_endpoint:
         out.append(f"api_endpoint = {_toml(account.api_endpoint)}")
-    return [*out,
-            f'# The authorization is in the system keyring (service "weakties", user '
-            f"{_toml(account.name)});",
-            f"# 'weakties auth {account.name}' renews it. Or keep it in a file (written 0600):",
-            '# token_file = "~/.config/weakties/gmail-token.json"',
-            "# Quota units a minute weakties may spend (Google allows 6,000 per user):",
-            "# quota_per_minute = 5000"]
+    return [
+        *out,
+        f'# The authorization is in the system keyring (service "weakties", user '
+        f"{_toml(account.name)});",
+        f"# 'weakties auth {account.name}' renews it. Or keep it in a file (written 0600):",
+        '# token_file = "~/.config/weakties/gmail-token.json"',
+        "# Quota units a minute weakties may spend (Google allows 6,000 per user):",
+        "# quota_per_minute = 5000",
+    ]
 
 
-def render(addresses: list[str], accounts: list[AccountDraft],
-           now: datetime | None = None) -> str:
+def render(addresses: list[str], accounts: list[AccountDraft], now: datetime | None = None) -> str:
     """The config text, with a comment on every section."""
     when = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
     out = [
@@ -104,17 +105,24 @@ def render(addresses: list[str], accounts: list[AccountDraft],
             f"username = {_toml(account.username)}",
         ]
         if account.ca_file:
-            out += ["# An extra CA certificate to trust (a self-hosted server):",
-                    f"ca_file = {_toml(account.ca_file)}"]
+            out += [
+                "# An extra CA certificate to trust (a self-hosted server):",
+                f"ca_file = {_toml(account.ca_file)}",
+            ]
         if account.password_command:
-            out += ["# The password is the first line this command prints (run without a shell):",
-                    f"password_command = {_toml(account.password_command)}"]
+            out += [
+                "# The password is the first line this command prints (run without a shell):",
+                f"password_command = {_toml(account.password_command)}",
+            ]
         else:
-            out += [f'# The password is in the system keyring (service "weakties", user '
-                    f"{_toml(account.name)});",
-                    f"# 'weakties auth {account.name}' replaces it. Or name a command that "
-                    "prints it:",
-                    '# password_command = ["pass", "show", "mail/work"]']
-        out += ["# Which folders to read (default: all but Drafts, Junk and Trash):",
-                '# folders = ["INBOX", "Sent"]']
+            out += [
+                f'# The password is in the system keyring (service "weakties", user '
+                f"{_toml(account.name)});",
+                f"# 'weakties auth {account.name}' replaces it. Or name a command that prints it:",
+                '# password_command = ["pass", "show", "mail/work"]',
+            ]
+        out += [
+            "# Which folders to read (default: all but Drafts, Junk and Trash):",
+            '# folders = ["INBOX", "Sent"]',
+        ]
     return "\n".join(out) + "\n"

@@ -65,8 +65,9 @@ def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
 
 
 class Daemon:
-    def __init__(self, store: Store, config: Config, notifier: Notifier,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self, store: Store, config: Config, notifier: Notifier, stop: threading.Event | None = None
+    ) -> None:
         self.store, self.config, self.notifier = store, config, notifier
         self.stop = stop or threading.Event()
         self.scheduler = schedule.Scheduler()
@@ -85,6 +86,7 @@ class Daemon:
                 pass
             except Exception:
                 log.exception("%s failed unexpectedly; it stays scheduled", what)
+
         return run
 
     def _progress(self, _account: str, _done: int, _total: int | None) -> None:
@@ -109,20 +111,30 @@ class Daemon:
             if error is None:
                 assert result is not None
                 if state.failures:
-                    log.info("%s: syncing again after %d failure(s)", account.name,
-                             state.failures)
+                    log.info("%s: syncing again after %d failure(s)", account.name, state.failures)
                 state.failures, state.retry_at = 0, 0.0
                 state.last_ok = datetime.now(UTC)
                 level = logging.INFO if result.new else logging.DEBUG
-                log.log(level, "%s: %d messages scanned, %d new interactions", account.name,
-                        result.scanned, result.new)
+                log.log(
+                    level,
+                    "%s: %d messages scanned, %d new interactions",
+                    account.name,
+                    result.scanned,
+                    result.new,
+                )
             else:
                 state.failures += 1
-                wait = backoff(state.failures, self.config.daemon.poll_interval,
-                               self.config.daemon.max_backoff)
+                wait = backoff(
+                    state.failures, self.config.daemon.poll_interval, self.config.daemon.max_backoff
+                )
                 state.retry_at = time.monotonic() + wait.total_seconds()
-                log.warning("%s: %s (failed %d time(s) in a row; next try in %s)",
-                            account.name, error, state.failures, format_duration(wait))
+                log.warning(
+                    "%s: %s (failed %d time(s) in a row; next try in %s)",
+                    account.name,
+                    error,
+                    state.failures,
+                    format_duration(wait),
+                )
             self._status()
         if all(s.tried for s in self.accounts.values()):
             self.check_lapses()
@@ -130,8 +142,10 @@ class Daemon:
     def check_lapses(self) -> None:
         result = alerts.check(self.store, self.config, self.notifier)
         if result.failed:
-            log.info("%d alert(s) not delivered; trying again at the next check",
-                     len(result.failed[0].alerts))
+            log.info(
+                "%d alert(s) not delivered; trying again at the next check",
+                len(result.failed[0].alerts),
+            )
 
     def handle_buttons(self) -> None:
         for request in self.notifier.pending_actions():
@@ -154,11 +168,13 @@ class Daemon:
         now = datetime.now()
         for i, account in enumerate(self.config.accounts):
             job = self.scheduler.every(interval).seconds.do(
-                self._guarded(f"poll of {account.name}", lambda a=account: self.poll(a)))
+                self._guarded(f"poll of {account.name}", lambda a=account: self.poll(a))
+            )
             job.next_run = now + timedelta(seconds=spread * i / count)
         if not count:  # no account: still tell of lapses (touches, never contacted)
             job = self.scheduler.every(interval).seconds.do(
-                self._guarded("lapse check", self.check_lapses))
+                self._guarded("lapse check", self.check_lapses)
+            )
             job.next_run = now
 
     def run_forever(self) -> None:
@@ -182,14 +198,16 @@ def run(store: Store, config: Config, notifier: Notifier) -> int:
             log.info("%s received, stopping", signal.Signals(signum).name)
         stop.set()
 
-    previous: dict[int, Any] = {sig: signal.signal(sig, on_signal)
-                                for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous: dict[int, Any] = {
+        sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     daemon = Daemon(store, config, notifier, stop)
     worker = threading.Thread(target=daemon.run_forever, name="weakties-worker", daemon=True)
     try:
         names = ", ".join(a.name for a in config.accounts) or "no accounts"
-        log.info("started: polling %s every %s", names,
-                 format_duration(config.daemon.poll_interval))
+        log.info(
+            "started: polling %s every %s", names, format_duration(config.daemon.poll_interval)
+        )
         worker.start()
         sd_notify("READY=1", "STATUS=starting the first sync")
         while worker.is_alive() and not stop.wait(TICK):
@@ -205,8 +223,10 @@ def run(store: Store, config: Config, notifier: Notifier) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if worker.is_alive():
-        log.warning("a sync was still waiting for its server; stopped anyway "
-                    "(every stored batch is complete)")
+        log.warning(
+            "a sync was still waiting for its server; stopped anyway "
+            "(every stored batch is complete)"
+        )
         return 0
     notifier.close()
     log.info("stopped")

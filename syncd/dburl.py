@@ -44,14 +44,16 @@ def parse(text: str) -> URL:
     if backend == "postgres":
         backend = "postgresql"
     if backend not in SUPPORTED:
-        raise DatabaseURLError(f"database {mask(url)}: {backend} is not supported "
-                               f"(use sqlite or postgresql)")
+        raise DatabaseURLError(
+            f"database {mask(url)}: {backend} is not supported (use sqlite or postgresql)"
+        )
     default = {"sqlite": "pysqlite", "postgresql": "psycopg"}[backend]
     if not plus:
         driver = default
     elif driver not in DRIVERS:
-        raise DatabaseURLError(f"database {mask(url)}: driver {driver} is not supported "
-                               f"(use {backend}+{default})")
+        raise DatabaseURLError(
+            f"database {mask(url)}: driver {driver} is not supported (use {backend}+{default})"
+        )
     return url.set(drivername=f"{backend}+{driver}")
 
 
@@ -75,8 +77,9 @@ def check_driver(url: URL) -> None:
     driver = url.drivername.partition("+")[2]
     module, install = DRIVERS.get(driver, (driver, "its driver"))
     if importlib.util.find_spec(module) is None:
-        raise DatabaseURLError(f"database {mask(url)}: the {module} driver is not installed: "
-                               f"{install}")
+        raise DatabaseURLError(
+            f"database {mask(url)}: the {module} driver is not installed: {install}"
+        )
 
 
 def _mask_text(text: str) -> str:

@@ -47,12 +47,17 @@ def _days(span: timedelta) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-_LAST = {"sent": "you wrote last", "received": "they wrote last", "met": "you met last",
-         "touch": "last contact marked by hand"}
+_LAST = {
+    "sent": "you wrote last",
+    "received": "they wrote last",
+    "met": "you met last",
+    "touch": "last contact marked by hand",
+}
 
 
-def collect(contacts: list[ContactFacts], config: Config, now: datetime,
-            period: timedelta) -> Digest:
+def collect(
+    contacts: list[ContactFacts], config: Config, now: datetime, period: timedelta
+) -> Digest:
     """Who goes into the digest, in its order (snoozed contacts never do)."""
     overdue: list[tuple[timedelta, Entry]] = []
     replies: list[tuple[datetime, Entry]] = []
@@ -73,13 +78,21 @@ def collect(contacts: list[ContactFacts], config: Config, now: datetime,
             if last is None:
                 how = "never in touch"
             else:
-                how = f"{_LAST.get(f.last_direction or '', 'last contact')}, " \
-                      f"{_days(now - last)} ago"
-            overdue.append((s.overdue_by,
-                            Entry(f.name, email, f"overdue by {_days(s.overdue_by)} ({how})")))
+                how = (
+                    f"{_LAST.get(f.last_direction or '', 'last contact')}, {_days(now - last)} ago"
+                )
+            overdue.append(
+                (s.overdue_by, Entry(f.name, email, f"overdue by {_days(s.overdue_by)} ({how})"))
+            )
         elif s.next_due <= now + period:
-            coming.append((s.next_due, Entry(
-                f.name, email, f"due in {_days(s.next_due - now)} ({s.next_due:%a %d %b})")))
+            coming.append(
+                (
+                    s.next_due,
+                    Entry(
+                        f.name, email, f"due in {_days(s.next_due - now)} ({s.next_due:%a %d %b})"
+                    ),
+                )
+            )
     return Digest(
         overdue=[e for _, e in sorted(overdue, key=lambda p: (-p[0], p[1].name.lower()))],
         replies=[e for _, e in sorted(replies, key=lambda p: (p[0], p[1].name.lower()))],
@@ -93,8 +106,11 @@ def _mailto(email: str) -> str:
 
 def _plain(d: Digest) -> str:
     out: list[str] = []
-    for title, entries in (("Overdue", d.overdue), ("Replies owed", d.replies),
-                           ("Coming up", d.coming)):
+    for title, entries in (
+        ("Overdue", d.overdue),
+        ("Replies owed", d.replies),
+        ("Coming up", d.coming),
+    ):
         if not entries:
             continue
         out.append(f"{title}:")
@@ -107,8 +123,11 @@ def _plain(d: Digest) -> str:
 
 def _html(d: Digest) -> str:
     out = ["<html><body>"]
-    for title, entries in (("Overdue", d.overdue), ("Replies owed", d.replies),
-                           ("Coming up", d.coming)):
+    for title, entries in (
+        ("Overdue", d.overdue),
+        ("Replies owed", d.replies),
+        ("Coming up", d.coming),
+    ):
         if not entries:
             continue
         out.append(f"<h2>{title}</h2><ul>")
@@ -125,15 +144,23 @@ def _html(d: Digest) -> str:
 def _subject(d: Digest) -> str:
     parts = [f"{len(d.overdue)} overdue"] if d.overdue else []
     if d.replies:
-        parts.append(f"{len(d.replies)} " + ("reply owed" if len(d.replies) == 1
-                                              else "replies owed"))
+        parts.append(
+            f"{len(d.replies)} " + ("reply owed" if len(d.replies) == 1 else "replies owed")
+        )
     if d.coming:
         parts.append(f"{len(d.coming)} coming up")
     return "weakties: " + ", ".join(parts)
 
 
-def compose_digest(contacts: list[ContactFacts], config: Config, now: datetime, *,
-                   period: timedelta, to: str, sender: str | None = None) -> EmailMessage | None:
+def compose_digest(
+    contacts: list[ContactFacts],
+    config: Config,
+    now: datetime,
+    *,
+    period: timedelta,
+    to: str,
+    sender: str | None = None,
+) -> EmailMessage | None:
     """The digest mail, or None when there is nothing to say."""
     d = collect(contacts, config, now, period)
     if d.empty:
@@ -183,8 +210,9 @@ def _slot_day(moment: datetime, day: int | None, clock: time, tz: tzinfo) -> dat
     return d
 
 
-def digest_due(every: timedelta | None, at: str, last_sent: datetime | None,
-               now: datetime, tz: tzinfo) -> bool:
+def digest_due(
+    every: timedelta | None, at: str, last_sent: datetime | None, now: datetime, tz: tzinfo
+) -> bool:
     """Whether to send now: once per period at ``at`` (local), once after a missed one.
 
     Slots are every day (``at = "08:00"``) or every week (``at = "Mon 08:00"``)

@@ -78,8 +78,13 @@ class Bounds:
 
 def _exact(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
-    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600),
-                       ("minute", 60), ("second", 1)):
+    for unit, size in (
+        ("year", 365 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+        ("second", 1),
+    ):
         if seconds >= size and seconds % size == 0:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"

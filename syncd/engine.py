@@ -38,8 +38,9 @@ class AccountResult:
         return self.error is None
 
 
-def sync_account(store: Store, config: Config, account: Account,
-                 progress: Progress | None = None) -> AccountResult:
+def sync_account(
+    store: Store, config: Config, account: Account, progress: Progress | None = None
+) -> AccountResult:
     """Sync one account; never raises for a connector failure (see ``error``)."""
     result = AccountResult(account.name)
     me = identities(config.my_addresses())
@@ -47,10 +48,12 @@ def sync_account(store: Store, config: Config, account: Account,
     try:
         with open_connector(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
-                found = [i for record in batch.records
-                         for i in interactions(record, me, keep_subjects=keep_subjects)]
-                result.new += store.save_batch(account.name, found, batch.state,
-                                               datetime.now(UTC))
+                found = [
+                    i
+                    for record in batch.records
+                    for i in interactions(record, me, keep_subjects=keep_subjects)
+                ]
+                result.new += store.save_batch(account.name, found, batch.state, datetime.now(UTC))
                 result.scanned += len(batch.records)
                 if progress:
                     progress(account.name, result.scanned, batch.expected_total)
@@ -60,8 +63,9 @@ def sync_account(store: Store, config: Config, account: Account,
     return result
 
 
-def sync_all(store: Store, config: Config, only: str | None = None,
-             progress: Progress | None = None) -> list[AccountResult]:
+def sync_all(
+    store: Store, config: Config, only: str | None = None, progress: Progress | None = None
+) -> list[AccountResult]:
     """One pass over every account (or just ``only``)."""
     accounts = [config.account(only)] if only else config.accounts
     return [sync_account(store, config, account, progress) for account in accounts]

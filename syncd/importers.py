@@ -115,8 +115,9 @@ def _decode(raw: bytes, path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFileError(f"{path}: line {line}: not UTF-8 text (save the file as UTF-8)"
-                              ) from None
+        raise ImportFileError(
+            f"{path}: line {line}: not UTF-8 text (save the file as UTF-8)"
+        ) from None
 
 
 def _row(line: str) -> list[str]:
@@ -139,8 +140,7 @@ def _addresses(values: list[str], line: int, parsed: Parsed) -> list[str]:
             if not part:
                 continue
             if normalize(part) is None:
-                parsed.warnings.append(f"line {line}: {part!r} is not an e-mail address, "
-                                       "left out")
+                parsed.warnings.append(f"line {line}: {part!r} is not an e-mail address, left out")
             elif part not in found:
                 found.append(part)
     return found
@@ -182,8 +182,9 @@ def _vcard_name(card: vobject.base.Component) -> str:
             return " ".join(str(fn.value).split())
     for n in card.contents.get("n", []):
         value = n.value
-        parts = [getattr(value, a, "") for a in ("prefix", "given", "additional", "family",
-                                                 "suffix")]
+        parts = [
+            getattr(value, a, "") for a in ("prefix", "given", "additional", "family", "suffix")
+        ]
         words = " ".join(" ".join(p) if isinstance(p, list) else str(p) for p in parts)
         if words.strip():
             return " ".join(words.split())
@@ -214,8 +215,7 @@ def _csv_rows(text: str, first_line: int, parsed: Parsed) -> list[tuple[int, dic
                 header = [h.strip() for h in fields]
                 continue
             if len(fields) != len(header):
-                raise _LineError(line, f"{len(fields)} fields where the header has "
-                                       f"{len(header)}")
+                raise _LineError(line, f"{len(fields)} fields where the header has {len(header)}")
             rows.append((line, dict(zip(header, fields, strict=True))))
     except csv.Error as exc:
         raise _LineError(first_line + reader.line_num - 1, f"malformed CSV: {exc}") from None
@@ -235,12 +235,13 @@ def _google(text: str, parsed: Parsed) -> None:
     if not email_columns:
         raise _LineError(1, "not a Google Contacts CSV (no 'E-mail 1 - Value' column)")
     for line, row in _csv_rows(text, 1, parsed):
-        name = (row.get("Name", "").strip()
-                or _join(row.get("First Name"), row.get("Middle Name"), row.get("Last Name"))
-                or _join(row.get("Given Name"), row.get("Additional Name"),
-                         row.get("Family Name"))
-                or _join(row.get("Nickname"))
-                or _join(row.get("Organization Name"), row.get("Organization 1 - Name")))
+        name = (
+            row.get("Name", "").strip()
+            or _join(row.get("First Name"), row.get("Middle Name"), row.get("Last Name"))
+            or _join(row.get("Given Name"), row.get("Additional Name"), row.get("Family Name"))
+            or _join(row.get("Nickname"))
+            or _join(row.get("Organization Name"), row.get("Organization 1 - Name"))
+        )
         emails = _addresses([row.get(c, "") for c in email_columns], line, parsed)
         if name or emails:
             parsed.cards.append(Card(name, emails, line))
@@ -258,8 +259,11 @@ def _linkedin(text: str, parsed: Parsed) -> None:
     lines = text.splitlines(keepends=True)
     index = _linkedin_header_index([ln.rstrip("\r\n") for ln in lines])
     if index is None:
-        raise _LineError(1, "not a LinkedIn Connections.csv (no header 'First Name,Last Name,"
-                            "URL,Email Address,...')")
+        raise _LineError(
+            1,
+            "not a LinkedIn Connections.csv (no header 'First Name,Last Name,"
+            "URL,Email Address,...')",
+        )
     for line, row in _csv_rows("".join(lines[index:]), index + 1, parsed):
         name = _join(row.get("First Name"), row.get("Last Name"))
         emails = _addresses([row.get("Email Address", "")], line, parsed)

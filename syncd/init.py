@@ -60,10 +60,12 @@ DEFAULT_CLIENT_SECRETS = "~/.config/weakties/client_secret.json"
 
 def gmail_note() -> str:
     """What init says about the two ways to read a Gmail address."""
-    return ("Gmail: read it through the Gmail API (sign in with Google, no app password; "
-            "needs your own OAuth client file, see README 'Gmail (API)'; then "
-            "'weakties auth ACCOUNT'), or over IMAP with an app password (faster for a big "
-            "first sync).")
+    return (
+        "Gmail: read it through the Gmail API (sign in with Google, no app password; "
+        "needs your own OAuth client file, see README 'Gmail (API)'; then "
+        "'weakties auth ACCOUNT'), or over IMAP with an app password (faster for a big "
+        "first sync)."
+    )
 
 
 def _client_secrets_ok(path: str) -> str | None:
@@ -79,21 +81,25 @@ def _client_secrets_ok(path: str) -> str | None:
     return None
 
 
-def ask_gmail_api(given: Given, taken: set[str],
-                  interactive: bool) -> configfile.GmailAccountDraft | None:
+def ask_gmail_api(
+    given: Given, taken: set[str], interactive: bool
+) -> configfile.GmailAccountDraft | None:
     """A Gmail account through the API, or None to read the address over IMAP."""
     secrets_path = given.gmail_client_secrets
     if interactive:
         click.echo(gmail_note())
-        default = "api" if secrets_path or Path(DEFAULT_CLIENT_SECRETS).expanduser().exists() \
-            else "imap"
-        how = click.prompt("Gmail API or IMAP?", type=click.Choice(["api", "imap"]),
-                           default=default)
+        default = (
+            "api" if secrets_path or Path(DEFAULT_CLIENT_SECRETS).expanduser().exists() else "imap"
+        )
+        how = click.prompt(
+            "Gmail API or IMAP?", type=click.Choice(["api", "imap"]), default=default
+        )
         if how == "imap":
             return None
         while True:
-            secrets_path = click.prompt("OAuth client file",
-                                        default=secrets_path or DEFAULT_CLIENT_SECRETS)
+            secrets_path = click.prompt(
+                "OAuth client file", default=secrets_path or DEFAULT_CLIENT_SECRETS
+            )
             problem = _client_secrets_ok(secrets_path)
             if problem is None:
                 break
@@ -105,8 +111,9 @@ def ask_gmail_api(given: Given, taken: set[str],
     name = given.name or _unique("gmail", taken)
     if interactive:
         name = click.prompt("A short name for this account", default=name)
-    return configfile.GmailAccountDraft(name=name, client_secrets=secrets_path,
-                                        api_endpoint=given.gmail_api_endpoint)
+    return configfile.GmailAccountDraft(
+        name=name, client_secrets=secrets_path, api_endpoint=given.gmail_api_endpoint
+    )
 
 
 def existing_config(path: Path, interactive: bool, force: bool) -> str:
@@ -116,12 +123,17 @@ def existing_config(path: Path, interactive: bool, force: bool) -> str:
     if not interactive:
         if force:
             return "write"
-        raise InitError(f"{path} exists already; 'weakties init --force' replaces it "
-                        f"(keeping a copy as {files.backup_path(path).name})", 2)
+        raise InitError(
+            f"{path} exists already; 'weakties init --force' replaces it "
+            f"(keeping a copy as {files.backup_path(path).name})",
+            2,
+        )
     click.echo(f"A config exists already: {path}")
-    answer = click.prompt("Keep it, replace it (a copy is kept as "
-                          f"{files.backup_path(path).name}), or quit?",
-                          type=click.Choice(["keep", "replace", "quit"]), default="keep")
+    answer = click.prompt(
+        f"Keep it, replace it (a copy is kept as {files.backup_path(path).name}), or quit?",
+        type=click.Choice(["keep", "replace", "quit"]),
+        default="keep",
+    )
     if answer == "quit":
         raise click.Abort()
     return "keep" if answer == "keep" else "write"
@@ -141,8 +153,9 @@ def ask_addresses(given: Given, interactive: bool) -> list[str]:
         return given.addresses
     default = ", ".join(given.addresses) or os.environ.get("EMAIL", "")
     while True:
-        text = click.prompt("Your e-mail addresses (comma-separated, aliases too)",
-                            default=default or None)
+        text = click.prompt(
+            "Your e-mail addresses (comma-separated, aliases too)", default=default or None
+        )
         addresses = _split_addresses(text)
         bad = [a for a in addresses if normalize(a) is None]
         if addresses and not bad:
@@ -157,8 +170,12 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _secret(given: Given, draft: configfile.ImapAccountDraft, interactive: bool,
-            provider: providers.Provider) -> tuple[list[str] | None, str]:
+def _secret(
+    given: Given,
+    draft: configfile.ImapAccountDraft,
+    interactive: bool,
+    provider: providers.Provider,
+) -> tuple[list[str] | None, str]:
     """(password_command or None for the keyring, the password to check with)."""
     command = given.password_command
     if interactive and command is None:
@@ -170,9 +187,12 @@ def _secret(given: Given, draft: configfile.ImapAccountDraft, interactive: bool,
             click.echo(f"  {exc}")
         where = "command"
         if keyring_ok:
-            where = click.prompt("Keep the password in the system keyring, or read it from a "
-                                 "command (such as 'pass show mail')?",
-                                 type=click.Choice(["keyring", "command"]), default="keyring")
+            where = click.prompt(
+                "Keep the password in the system keyring, or read it from a "
+                "command (such as 'pass show mail')?",
+                type=click.Choice(["keyring", "command"]),
+                default="keyring",
+            )
         if where == "command":
             text = click.prompt("Command that prints the password", default="pass show mail")
             command = shlex.split(text)
@@ -182,20 +202,23 @@ def _secret(given: Given, draft: configfile.ImapAccountDraft, interactive: bool,
         kind = "app password" if provider.note and "app" in provider.note else "password"
         return None, click.prompt(f"The {kind} for {draft.username}", hide_input=True)
     if given.password is None:
-        raise InitError("give the password on stdin with --password-stdin, "
-                        "or --password-command", 2)
+        raise InitError(
+            "give the password on stdin with --password-stdin, or --password-command", 2
+        )
     secrets.ensure_keyring()  # fail before anything is written
     return None, given.password
 
 
-def ask_account(given: Given, default_username: str, taken: set[str],
-                interactive: bool) -> tuple[configfile.AccountDraft, str | None]:
+def ask_account(
+    given: Given, default_username: str, taken: set[str], interactive: bool
+) -> tuple[configfile.AccountDraft, str | None]:
     """One account: Gmail through the API, or IMAP checked with a live login;
     (draft, password for the keyring)."""
     username = given.username or default_username
     if interactive:
-        username = click.prompt("Mail account to read (its login, usually your address)",
-                                default=username or None)
+        username = click.prompt(
+            "Mail account to read (its login, usually your address)", default=username or None
+        )
     provider = providers.guess(username)
     if provider.gmail or given.gmail_client_secrets:
         gmail = ask_gmail_api(given, taken, interactive)
@@ -205,20 +228,27 @@ def ask_account(given: Given, default_username: str, taken: set[str],
         click.echo(f"  {provider.note}")
     draft = configfile.ImapAccountDraft(
         name=given.name or _unique(provider.name, taken),
-        host=given.host or provider.host, port=given.port or provider.port,
-        security=given.security or provider.security, username=username,
-        ca_file=given.ca_file)
+        host=given.host or provider.host,
+        port=given.port or provider.port,
+        security=given.security or provider.security,
+        username=username,
+        ca_file=given.ca_file,
+    )
     while True:
         if interactive:
             draft = replace(
                 draft,
                 host=click.prompt("IMAP server", default=draft.host or None),
                 port=click.prompt("Port", default=draft.port, type=click.IntRange(1, 65535)),
-                security=click.prompt("Security", default=draft.security,
-                                      type=click.Choice(["tls", "starttls"])),
-                ca_file=click.prompt("Extra CA certificate (only for a self-signed server; "
-                                     "Enter for none)", default=draft.ca_file or "",
-                                     show_default=False).strip() or None,
+                security=click.prompt(
+                    "Security", default=draft.security, type=click.Choice(["tls", "starttls"])
+                ),
+                ca_file=click.prompt(
+                    "Extra CA certificate (only for a self-signed server; Enter for none)",
+                    default=draft.ca_file or "",
+                    show_default=False,
+                ).strip()
+                or None,
                 name=click.prompt("A short name for this account", default=draft.name),
             )
             if draft.name in taken:
@@ -232,9 +262,13 @@ def ask_account(given: Given, default_username: str, taken: set[str],
             draft = replace(draft, password_command=command)
             click.echo(f"Checking {draft.username} on {draft.host}:{draft.port}...", nl=False)
             settings = imap.ImapSettings(
-                host=draft.host, username=draft.username, port=draft.port,
+                host=draft.host,
+                username=draft.username,
+                port=draft.port,
                 security=draft.security,  # type: ignore[arg-type]
-                ca_file=draft.ca_file, timeout=30.0)
+                ca_file=draft.ca_file,
+                timeout=30.0,
+            )
             check_login(config_mod.Account(draft.name, "imap", settings), password)
         except (ConnectorError, secrets.SecretError) as exc:
             click.echo(" failed")
@@ -249,8 +283,7 @@ def ask_account(given: Given, default_username: str, taken: set[str],
         return draft, (None if command else password)
 
 
-def first_run(path: Path, given: Given, *, interactive: bool,
-              force: bool) -> config_mod.Config:
+def first_run(path: Path, given: Given, *, interactive: bool, force: bool) -> config_mod.Config:
     """The dialogue; returns the written (or kept) config, loaded and validated."""
     if existing_config(path, interactive, force) == "keep":
         return config_mod.load(path)
@@ -259,8 +292,12 @@ def first_run(path: Path, given: Given, *, interactive: bool,
     passwords: dict[str, str] = {}
     while True:
         default_username = addresses[0] if not accounts else ""
-        draft, password = ask_account(given if not accounts else Given(), default_username,
-                                      {a.name for a in accounts}, interactive)
+        draft, password = ask_account(
+            given if not accounts else Given(),
+            default_username,
+            {a.name for a in accounts},
+            interactive,
+        )
         accounts.append(draft)
         if password is not None:
             passwords[draft.name] = password
@@ -281,11 +318,14 @@ def first_run(path: Path, given: Given, *, interactive: bool,
 
 def authorize(account: config_mod.Account) -> None:
     """Google's consent flow for a Gmail account just written to the config."""
-    click.echo(f"Signing in to Gmail for {account.name!r}: a browser opens Google's consent "
-               "page (or open the URL below).")
+    click.echo(
+        f"Signing in to Gmail for {account.name!r}: a browser opens Google's consent "
+        "page (or open the URL below)."
+    )
     try:
         address = authorize_gmail(account)
     except (ConnectorError, secrets.SecretError) as exc:
-        raise InitError(f"{exc} (the config is written; 'weakties auth {account.name}' "
-                        "tries again)") from None
+        raise InitError(
+            f"{exc} (the config is written; 'weakties auth {account.name}' tries again)"
+        ) from None
     click.echo(f"Authorized for {address} (read-only metadata).")

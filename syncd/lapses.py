@@ -64,6 +64,7 @@ def standings(contacts: list[ContactFacts], config: Config, now: datetime) -> li
 
 # --- alerts -----------------------------------------------------------------
 
+
 def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | None:
     """The alert that holds for a contact now, if any (regardless of what was told)."""
     s = standing(facts, config, now)
@@ -72,8 +73,12 @@ def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | Non
     email = facts.emails[0] if facts.emails else None
     direction = facts.last_direction
     window = config.notify.reply_window
-    if (window is not None and direction == Direction.RECEIVED and facts.last_received is not None
-            and now - facts.last_received >= window):
+    if (
+        window is not None
+        and direction == Direction.RECEIVED
+        and facts.last_received is not None
+        and now - facts.last_received >= window
+    ):
         return Alert(AlertKind.REPLY, facts.id, facts.name, email, direction, facts.last_received)
     if s.overdue:
         basis = facts.last_contact or facts.created_at
@@ -81,8 +86,13 @@ def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | Non
     return None
 
 
-def should_tell(alert: Alert, told: Told | None, snoozed_until: datetime | None,
-                renotify_after: timedelta, now: datetime) -> bool:
+def should_tell(
+    alert: Alert,
+    told: Told | None,
+    snoozed_until: datetime | None,
+    renotify_after: timedelta,
+    now: datetime,
+) -> bool:
     """Told never, or about an older moment -> yes; else once renotify_after has
     passed since, or a snooze has ended since."""
     if told is None or told.basis != alert.basis:
@@ -92,16 +102,22 @@ def should_tell(alert: Alert, told: Told | None, snoozed_until: datetime | None,
     return snoozed_until is not None and told.at < snoozed_until <= now
 
 
-def due_alerts(contacts: list[ContactFacts], config: Config, now: datetime,
-               told: dict[tuple[int, str], Told]) -> list[Alert]:
+def due_alerts(
+    contacts: list[ContactFacts], config: Config, now: datetime, told: dict[tuple[int, str], Told]
+) -> list[Alert]:
     """The alerts to tell now: replies owed first, then the longest lapses."""
     found = []
     for facts in contacts:
         alert = alert_for(facts, config, now)
         if alert is None:
             continue
-        if should_tell(alert, told.get((alert.contact_id, alert.kind)), facts.snoozed_until,
-                       config.notify.renotify_after, now):
+        if should_tell(
+            alert,
+            told.get((alert.contact_id, alert.kind)),
+            facts.snoozed_until,
+            config.notify.renotify_after,
+            now,
+        ):
             found.append(alert)
     return sorted(found, key=lambda a: (a.kind != AlertKind.REPLY, a.basis, a.name.lower()))
 
@@ -115,4 +131,3 @@ def in_quiet_hours(window: tuple[time, time] | None, local: time) -> bool:
     if start < end:
         return start <= local < end
     return local >= start or local < end
-

@@ -37,10 +37,12 @@ class SmtpSettings:
 def _context(settings: SmtpSettings) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(
-            cafile=str(settings.ca_file) if settings.ca_file else None)
+            cafile=str(settings.ca_file) if settings.ca_file else None
+        )
     except (OSError, ssl.SSLError) as exc:
-        raise SendError(f"SMTP ca_file {settings.ca_file}: cannot load "
-                        f"({exc.strerror or type(exc).__name__})") from None
+        raise SendError(
+            f"SMTP ca_file {settings.ca_file}: cannot load ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def _one_line(text: object) -> str:
@@ -56,8 +58,9 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
     try:
         client: smtplib.SMTP
         if settings.security == "tls":
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                      context=context)
+            client = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
@@ -67,11 +70,14 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
                 client.login(settings.username, password or "")
             client.send_message(message)
     except ssl.SSLCertVerificationError as exc:
-        raise SendError(f"{where}: certificate not trusted "
-                        f"({_one_line(exc.verify_message)})") from None
+        raise SendError(
+            f"{where}: certificate not trusted ({_one_line(exc.verify_message)})"
+        ) from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise SendError(f"{where}: login refused for {settings.username} "
-                        f"({exc.smtp_code} {_one_line(exc.smtp_error)})") from None
+        raise SendError(
+            f"{where}: login refused for {settings.username} "
+            f"({exc.smtp_code} {_one_line(exc.smtp_error)})"
+        ) from None
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(f"{where}: {_one_line(exc)}") from None
     except smtplib.SMTPRecipientsRefused as exc:

@@ -124,8 +124,9 @@ def _attendees(event: icalendar.Event) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def participants(event: icalendar.Event, me: frozenset[str],
-                 max_participants: int) -> list[tuple[str, str]]:
+def participants(
+    event: icalendar.Event, me: frozenset[str], max_participants: int
+) -> list[tuple[str, str]]:
     """``(address, name)`` of the people met at one occurrence, per the rules."""
     attendees = _attendees(event)
     if not attendees:
@@ -165,9 +166,16 @@ def _occurrences(calendar: icalendar.Calendar, until: datetime) -> Iterator[ical
     yield from recurring_ical_events.of(calendar).between(_EPOCH, until)
 
 
-def evaluate(record: EventRecord, me: frozenset[str], *, now: datetime, tz: tzinfo,
-             max_participants: int = DEFAULT_MAX_PARTICIPANTS, keep_subjects: bool = True,
-             horizon: timedelta = DEFAULT_HORIZON) -> Evaluation:
+def evaluate(
+    record: EventRecord,
+    me: frozenset[str],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    max_participants: int = DEFAULT_MAX_PARTICIPANTS,
+    keep_subjects: bool = True,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> Evaluation:
     """Every meeting in ``record`` ending up to ``now + horizon``; see the module docstring.
 
     Raises :class:`EventError` when the data cannot be expanded.
@@ -200,25 +208,46 @@ def evaluate(record: EventRecord, me: frozenset[str], *, now: datetime, tz: tzin
             if (key, address) in seen:
                 continue
             seen.add((key, address))
-            meetings.append(Meeting(
-                interaction=Interaction(address=address, name=name, direction=Direction.MET,
-                                        at=at, dedupe_key=key, message_id=uid or None,
-                                        subject=subject, folder=record.calendar),
-                counts_from=ends,
-            ))
+            meetings.append(
+                Meeting(
+                    interaction=Interaction(
+                        address=address,
+                        name=name,
+                        direction=Direction.MET,
+                        at=at,
+                        dedupe_key=key,
+                        message_id=uid or None,
+                        subject=subject,
+                        folder=record.calendar,
+                    ),
+                    counts_from=ends,
+                )
+            )
     return Evaluation(meetings=meetings, expanded_until=until if later is not None else None)
 
 
-def met(records: Iterable[EventRecord], me: frozenset[str], *, now: datetime, tz: tzinfo,
-        max_participants: int = DEFAULT_MAX_PARTICIPANTS,
-        keep_subjects: bool = True) -> list[Interaction]:
+def met(
+    records: Iterable[EventRecord],
+    me: frozenset[str],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    max_participants: int = DEFAULT_MAX_PARTICIPANTS,
+    keep_subjects: bool = True,
+) -> list[Interaction]:
     """The meetings that count at ``now`` over several resources, each
     (occurrence, participant) once however many calendars hold it."""
     seen: set[tuple[str, str]] = set()
     result = []
     for record in records:
-        evaluation = evaluate(record, me, now=now, tz=tz, max_participants=max_participants,
-                              keep_subjects=keep_subjects)
+        evaluation = evaluate(
+            record,
+            me,
+            now=now,
+            tz=tz,
+            max_participants=max_participants,
+            keep_subjects=keep_subjects,
+        )
         for interaction in evaluation.counted(now):
             if (interaction.dedupe_key, interaction.address) not in seen:
                 seen.add((interaction.dedupe_key, interaction.address))
@@ -238,8 +267,9 @@ def storable(record: EventRecord, *, keep_subjects: bool) -> bytes:
     return data
 
 
-def rules_fingerprint(me: frozenset[str], *, tz: tzinfo, max_participants: int,
-                      keep_subjects: bool) -> str:
+def rules_fingerprint(
+    me: frozenset[str], *, tz: tzinfo, max_participants: int, keep_subjects: bool
+) -> str:
     """What the stored evaluations depend on besides the data: when it changes
     (an identity added, another zone, another crowd size), every stored
     resource must be evaluated again."""

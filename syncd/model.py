@@ -93,8 +93,12 @@ class ContactFacts:
         return None
 
     def _lasts(self) -> tuple[tuple[Direction, datetime | None], ...]:
-        return ((Direction.SENT, self.last_sent), (Direction.RECEIVED, self.last_received),
-                (Direction.MET, self.last_met), (Direction.TOUCH, self.last_touch))
+        return (
+            (Direction.SENT, self.last_sent),
+            (Direction.RECEIVED, self.last_received),
+            (Direction.MET, self.last_met),
+            (Direction.TOUCH, self.last_touch),
+        )
 
 
 @dataclass

@@ -64,12 +64,12 @@ metadata = MetaData(
 
 
 def _contact_id(**kw: Any) -> Column[int]:
-    return Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False,
-                  **kw)
+    return Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, **kw)
 
 
 contacts = Table(
-    "contacts", metadata,
+    "contacts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), unique=True, nullable=False),
     Column("cadence_seconds", Integer),  # None: the tag's or the default cadence
@@ -78,7 +78,8 @@ contacts = Table(
 )
 
 contact_emails = Table(
-    "contact_emails", metadata,
+    "contact_emails",
+    metadata,
     Column("id", Integer, primary_key=True),
     _contact_id(),
     Column("address", String(320), unique=True, nullable=False),  # normalised
@@ -86,13 +87,15 @@ contact_emails = Table(
 )
 
 contact_tags = Table(
-    "contact_tags", metadata,
+    "contact_tags",
+    metadata,
     _contact_id(primary_key=True),
     Column("tag", String(100), primary_key=True),
 )
 
 touches = Table(
-    "touches", metadata,
+    "touches",
+    metadata,
     Column("id", Integer, primary_key=True),
     _contact_id(index=True),
     Column("at", UTCDateTime, nullable=False),
@@ -100,7 +103,8 @@ touches = Table(
 )
 
 interactions = Table(
-    "interactions", metadata,
+    "interactions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("address", String(320), nullable=False),  # normalised
     Column("name", String(200), nullable=False, default=""),  # display name seen
@@ -116,7 +120,8 @@ interactions = Table(
 )
 
 sync_state = Table(
-    "sync_state", metadata,
+    "sync_state",
+    metadata,
     Column("account", String(200), primary_key=True),
     Column("scope", String(500), primary_key=True),
     Column("state", JSON, nullable=False),
@@ -124,7 +129,8 @@ sync_state = Table(
 )
 
 notified_alerts = Table(
-    "notified_alerts", metadata,
+    "notified_alerts",
+    metadata,
     _contact_id(primary_key=True),
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about

@@ -65,13 +65,16 @@ def _quote(arg: str) -> str:
     """One ExecStart= / ReadWritePaths= word: specifiers and variables escaped, quoted."""
     arg = arg.replace("%", "%%") if not arg.startswith("%h") else arg
     arg = arg.replace("$", "$$")
-    if any(c in arg for c in ' \t"\\\''):
+    if any(c in arg for c in " \t\"\\'"):
         arg = '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return arg
 
 
-def render_unit(exec_start: list[str] | None = None, writable: list[str] | None = None,
-                environment: dict[str, str] | None = None) -> str:
+def render_unit(
+    exec_start: list[str] | None = None,
+    writable: list[str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> str:
     env = "".join(f"Environment={_quote(f'{k}={v}')}\n" for k, v in (environment or {}).items())
     return _TEMPLATE.format(
         exec_start=" ".join(_quote(a) for a in exec_start or DEFAULT_EXEC),
@@ -122,8 +125,7 @@ def install(config: Config, explicit_config: bool) -> Installed:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         writable.append(str(directory))
     else:  # another database server: nothing local to write but the default dir
-        Path(platformdirs.user_data_dir("weakties")).mkdir(parents=True, exist_ok=True,
-                                                           mode=0o700)
+        Path(platformdirs.user_data_dir("weakties")).mkdir(parents=True, exist_ok=True, mode=0o700)
     for account in config.accounts:
         if token_file := getattr(account.settings, "token_file", None):
             token_dir = Path(token_file).expanduser().absolute().parent
@@ -144,8 +146,13 @@ def start() -> str | None:
         return "systemctl not found"
     for args in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
         try:
-            done = subprocess.run([systemctl, "--user", *args], capture_output=True, text=True,
-                                  timeout=60, check=False)
+            done = subprocess.run(
+                [systemctl, "--user", *args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"systemctl failed: {exc}"
         if done.returncode != 0:
@@ -167,9 +174,18 @@ def running() -> Running:
         return Running("unknown", "systemctl not found", None)
     try:
         done = subprocess.run(
-            [systemctl, "--user", "show", UNIT_NAME,
-             "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,LoadState"],
-            capture_output=True, text=True, timeout=10, check=False)
+            [
+                systemctl,
+                "--user",
+                "show",
+                UNIT_NAME,
+                "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,LoadState",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Running("unknown", f"systemctl failed: {exc}", None)
     if done.returncode != 0:

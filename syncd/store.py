@@ -114,17 +114,31 @@ class Store:
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
         table = schema.sync_state
         with self.engine.connect() as conn:
-            rows = conn.execute(select(table.c.scope, table.c.state)
-                                .where(table.c.account == account))
+            rows = conn.execute(
+                select(table.c.scope, table.c.state).where(table.c.account == account)
+            )
             return {scope: dict(state) for scope, state in rows}
 
-    def save_batch(self, account: str, found: Sequence[Interaction],
-                   state: dict[str, dict[str, Any]], now: datetime) -> int:
+    def save_batch(
+        self,
+        account: str,
+        found: Sequence[Interaction],
+        state: dict[str, dict[str, Any]],
+        now: datetime,
+    ) -> int:
         """Store interactions and the connector state together; returns how many were new."""
         rows = [
-            {"address": i.address, "name": i.name[:200], "direction": str(i.direction),
-             "at": i.at, "account": account, "folder": i.folder, "message_id": i.message_id,
-             "subject": i.subject, "dedupe_key": i.dedupe_key}
+            {
+                "address": i.address,
+                "name": i.name[:200],
+                "direction": str(i.direction),
+                "at": i.at,
+                "account": account,
+                "folder": i.folder,
+                "message_id": i.message_id,
+                "subject": i.subject,
+                "dedupe_key": i.dedupe_key,
+            }
             for i in found
         ]
         with self.engine.begin() as conn:
@@ -133,11 +147,17 @@ class Store:
                 new = self._insert_new(conn, rows)
             for scope, value in state.items():
                 upsert = self._insert(schema.sync_state).values(
-                    account=account, scope=scope, state=value, updated_at=now)
-                conn.execute(upsert.on_conflict_do_update(
-                    index_elements=["account", "scope"],
-                    set_={"state": upsert.excluded.state,
-                          "updated_at": upsert.excluded.updated_at}))
+                    account=account, scope=scope, state=value, updated_at=now
+                )
+                conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["account", "scope"],
+                        set_={
+                            "state": upsert.excluded.state,
+                            "updated_at": upsert.excluded.updated_at,
+                        },
+                    )
+                )
         return new
 
     def _insert_new(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
@@ -155,16 +175,18 @@ class Store:
     def last_synced(self, account: str) -> datetime | None:
         table = schema.sync_state
         with self.engine.connect() as conn:
-            return conn.execute(select(func.max(table.c.updated_at))
-                                .where(table.c.account == account)).scalar()
+            return conn.execute(
+                select(func.max(table.c.updated_at)).where(table.c.account == account)
+            ).scalar()
 
     # --- contacts ----------------------------------------------------------
 
     def _get(self, s: Session, name: str) -> models.Contact:
         from syncd import models
 
-        contact = s.scalar(select(models.Contact).where(func.lower(models.Contact.name)
-                                                        == name.strip().lower()))
+        contact = s.scalar(
+            select(models.Contact).where(func.lower(models.Contact.name) == name.strip().lower())
+        )
         if contact is None:
             raise StoreError(f"no contact named {name!r}")
         return contact
@@ -178,15 +200,22 @@ class Store:
                 raise StoreError(f"not an e-mail address: {display!r}")
             if any(e.address == address for e in contact.emails):
                 continue
-            owner = s.scalar(select(models.ContactEmail)
-                             .where(models.ContactEmail.address == address))
+            owner = s.scalar(
+                select(models.ContactEmail).where(models.ContactEmail.address == address)
+            )
             if owner is not None:
                 raise StoreError(f"{display} already belongs to {owner.contact.name!r}")
             contact.emails.append(models.ContactEmail(address=address, display=display.strip()))
             s.flush()
 
-    def add_contact(self, name: str, emails: Sequence[str], cadence: timedelta | None,
-                    tags: Sequence[str], now: datetime) -> None:
+    def add_contact(
+        self,
+        name: str,
+        emails: Sequence[str],
+        cadence: timedelta | None,
+        tags: Sequence[str],
+        now: datetime,
+    ) -> None:
         from syncd import models
 
         name = name.strip()
@@ -199,15 +228,27 @@ class Store:
                 pass
             else:
                 raise StoreError(f"a contact named {name!r} exists already")
-            contact = models.Contact(name=name, cadence_seconds=_seconds(cadence), created_at=now,
-                                     tags=[models.ContactTag(tag=t) for t in sorted(set(tags))])
+            contact = models.Contact(
+                name=name,
+                cadence_seconds=_seconds(cadence),
+                created_at=now,
+                tags=[models.ContactTag(tag=t) for t in sorted(set(tags))],
+            )
             s.add(contact)
             self._claim(s, contact, emails)
 
-    def edit_contact(self, name: str, *, new_name: str | None = None,
-                     add_emails: Sequence[str] = (), remove_emails: Sequence[str] = (),
-                     cadence: timedelta | None = None, clear_cadence: bool = False,
-                     add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> None:
+    def edit_contact(
+        self,
+        name: str,
+        *,
+        new_name: str | None = None,
+        add_emails: Sequence[str] = (),
+        remove_emails: Sequence[str] = (),
+        cadence: timedelta | None = None,
+        clear_cadence: bool = False,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> None:
         from syncd import models
 
         with self.session() as s:
@@ -263,29 +304,38 @@ class Store:
 
         Ix, Em = models.InteractionRow, models.ContactEmail
         with self.session() as s:
-            query = select(models.Contact).options(selectinload(models.Contact.emails),
-                                                   selectinload(models.Contact.tags))
+            query = select(models.Contact).options(
+                selectinload(models.Contact.emails), selectinload(models.Contact.tags)
+            )
             if names is not None:
-                query = query.where(func.lower(models.Contact.name)
-                                    .in_([n.lower() for n in names]))
+                query = query.where(func.lower(models.Contact.name).in_([n.lower() for n in names]))
             contacts = list(s.scalars(query.order_by(models.Contact.name)))
             last: dict[tuple[int, str], datetime] = {}
-            rows = s.execute(select(Em.contact_id, Ix.direction, func.max(Ix.at))
-                             .join(Ix, Ix.address == Em.address)
-                             .group_by(Em.contact_id, Ix.direction))
+            rows = s.execute(
+                select(Em.contact_id, Ix.direction, func.max(Ix.at))
+                .join(Ix, Ix.address == Em.address)
+                .group_by(Em.contact_id, Ix.direction)
+            )
             for contact_id, direction, at in rows:
                 last[(contact_id, direction)] = _aware(at)
-            for contact_id, at in s.execute(select(models.Touch.contact_id,
-                                                   func.max(models.Touch.at))
-                                            .group_by(models.Touch.contact_id)):
+            for contact_id, at in s.execute(
+                select(models.Touch.contact_id, func.max(models.Touch.at)).group_by(
+                    models.Touch.contact_id
+                )
+            ):
                 last[(contact_id, "touch")] = _aware(at)
             return [
                 ContactFacts(
-                    id=c.id, name=c.name, emails=[e.display for e in c.emails],
+                    id=c.id,
+                    name=c.name,
+                    emails=[e.display for e in c.emails],
                     cadence=timedelta(seconds=c.cadence_seconds)
-                    if c.cadence_seconds is not None else None,
-                    tags=[t.tag for t in c.tags], snoozed_until=c.snoozed_until,
-                    created_at=c.created_at, last_sent=last.get((c.id, "sent")),
+                    if c.cadence_seconds is not None
+                    else None,
+                    tags=[t.tag for t in c.tags],
+                    snoozed_until=c.snoozed_until,
+                    created_at=c.created_at,
+                    last_sent=last.get((c.id, "sent")),
                     last_received=last.get((c.id, "received")),
                     last_touch=last.get((c.id, "touch")),
                 )
@@ -302,20 +352,39 @@ class Store:
             contact = self._get(s, name)
             addresses = [e.address for e in contact.emails]
             entries: list[dict[str, Any]] = [
-                {"at": t.at, "direction": "touch", "address": None, "account": None,
-                 "folder": None, "message_id": None, "subject": t.note}
+                {
+                    "at": t.at,
+                    "direction": "touch",
+                    "address": None,
+                    "account": None,
+                    "folder": None,
+                    "message_id": None,
+                    "subject": t.note,
+                }
                 for t in contact.touches
             ]
             seen: set[str] = set()
-            rows = s.scalars(select(Ix).where(Ix.address.in_(addresses))
-                             .order_by(Ix.at.desc(), Ix.id.desc()).limit(limit * 4 + 10))
+            rows = s.scalars(
+                select(Ix)
+                .where(Ix.address.in_(addresses))
+                .order_by(Ix.at.desc(), Ix.id.desc())
+                .limit(limit * 4 + 10)
+            )
             for row in rows:
                 if row.dedupe_key in seen:
                     continue
                 seen.add(row.dedupe_key)
-                entries.append({"at": row.at, "direction": row.direction, "address": row.address,
-                                "account": row.account, "folder": row.folder,
-                                "message_id": row.message_id, "subject": row.subject})
+                entries.append(
+                    {
+                        "at": row.at,
+                        "direction": row.direction,
+                        "address": row.address,
+                        "account": row.account,
+                        "folder": row.folder,
+                        "message_id": row.message_id,
+                        "subject": row.subject,
+                    }
+                )
             entries.sort(key=lambda e: e["at"], reverse=True)
             return contact.name, [e.display for e in contact.emails], entries[:limit]
 
@@ -335,30 +404,46 @@ class Store:
         sent = func.sum(sa.case((Ix.direction == "sent", 1), else_=0))
         received = func.sum(sa.case((Ix.direction == "received", 1), else_=0))
         untracked = Ix.address.not_in(select(Em.address))
-        two_way = select(Ix.address).where(untracked).group_by(Ix.address).having(
-            sent > 0, received > 0)
+        two_way = (
+            select(Ix.address).where(untracked).group_by(Ix.address).having(sent > 0, received > 0)
+        )
         with self.session() as s:
             found: dict[str, Correspondent] = {}
-            rows = s.execute(select(Ix.address, sent, received, func.min(Ix.at), func.max(Ix.at))
-                             .where(untracked).group_by(Ix.address)
-                             .having(sent > 0, received > 0))
+            rows = s.execute(
+                select(Ix.address, sent, received, func.min(Ix.at), func.max(Ix.at))
+                .where(untracked)
+                .group_by(Ix.address)
+                .having(sent > 0, received > 0)
+            )
             for address, n_sent, n_received, first, last in rows:
-                found[address] = Correspondent(address, int(n_sent), int(n_received),
-                                               _aware(first), _aware(last), [], {})
+                found[address] = Correspondent(
+                    address, int(n_sent), int(n_received), _aware(first), _aware(last), [], {}
+                )
             day = func.date(Ix.at)
-            for address, on in s.execute(select(Ix.address, day).where(Ix.address.in_(two_way))
-                                         .group_by(Ix.address, day).order_by(Ix.address, day)):
+            for address, on in s.execute(
+                select(Ix.address, day)
+                .where(Ix.address.in_(two_way))
+                .group_by(Ix.address, day)
+                .order_by(Ix.address, day)
+            ):
                 found[address].days.append(date.fromisoformat(str(on)[:10]))
             for address, name, count in s.execute(
-                    select(Ix.address, Ix.name, func.count())
-                    .where(Ix.address.in_(two_way), Ix.name != "")
-                    .group_by(Ix.address, Ix.name)):
+                select(Ix.address, Ix.name, func.count())
+                .where(Ix.address.in_(two_way), Ix.name != "")
+                .group_by(Ix.address, Ix.name)
+            ):
                 found[address].names[name] = int(count)
             return list(found.values())
 
-    def merge_contacts(self, drafts: Sequence[Draft], now: datetime, *,
-                       tags: Sequence[str] = (), cadence: timedelta | None = None,
-                       by_name: bool = True) -> list[Merged]:
+    def merge_contacts(
+        self,
+        drafts: Sequence[Draft],
+        now: datetime,
+        *,
+        tags: Sequence[str] = (),
+        cadence: timedelta | None = None,
+        by_name: bool = True,
+    ) -> list[Merged]:
         """Add or merge many contacts in one transaction; one :class:`Merged` per draft.
 
         A draft joins the contact that owns one of its addresses, else (with
@@ -375,8 +460,15 @@ class Store:
                 s.flush()
         return results
 
-    def _merge_one(self, s: Session, draft: Draft, now: datetime, tags: Sequence[str],
-                   cadence: timedelta | None, by_name: bool) -> Merged:
+    def _merge_one(
+        self,
+        s: Session,
+        draft: Draft,
+        now: datetime,
+        tags: Sequence[str],
+        cadence: timedelta | None,
+        by_name: bool,
+    ) -> Merged:
         from syncd import models
 
         addresses: dict[str, str] = {}
@@ -388,8 +480,9 @@ class Store:
         name = draft.name.strip()[:200]
         owners = {}
         for address in addresses:
-            owner = s.scalar(select(models.ContactEmail)
-                             .where(models.ContactEmail.address == address))
+            owner = s.scalar(
+                select(models.ContactEmail).where(models.ContactEmail.address == address)
+            )
             if owner is not None:
                 owners[owner.contact.id] = owner.contact
         if len(owners) > 1:
@@ -401,20 +494,25 @@ class Store:
         target = next(iter(owners.values()), None)
         taken = None
         if target is None and name:
-            taken = s.scalar(select(models.Contact)
-                             .where(func.lower(models.Contact.name) == name.lower()))
+            taken = s.scalar(
+                select(models.Contact).where(func.lower(models.Contact.name) == name.lower())
+            )
             if by_name:
                 target = taken
         if target is None:
             name = name or next(iter(addresses.values()))
             if taken is not None:
                 name = f"{name} ({next(iter(addresses.values()), '?')})"[:200]
-            contact = models.Contact(name=name, cadence_seconds=_seconds(own_cadence),
-                                     created_at=now,
-                                     tags=[models.ContactTag(tag=t) for t in sorted(set(tags))])
+            contact = models.Contact(
+                name=name,
+                cadence_seconds=_seconds(own_cadence),
+                created_at=now,
+                tags=[models.ContactTag(tag=t) for t in sorted(set(tags))],
+            )
             s.add(contact)
-            contact.emails += [models.ContactEmail(address=a, display=d)
-                               for a, d in addresses.items()]
+            contact.emails += [
+                models.ContactEmail(address=a, display=d) for a, d in addresses.items()
+            ]
             return Merged(ImportOutcome.ADDED, name)
         changed = False
         have = {e.address for e in target.emails}
@@ -454,13 +552,15 @@ def open_store(url: str) -> Store:
         except OSError as exc:
             raise StoreError(f"database {parsed.database}: {exc.strerror}") from None
     try:
-        engine = create_engine(parsed, connect_args={"timeout": 15} if is_sqlite
-                               else {"connect_timeout": 15})
+        engine = create_engine(
+            parsed, connect_args={"timeout": 15} if is_sqlite else {"connect_timeout": 15}
+        )
         if is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         _migrate(engine)
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # one line
-        raise StoreError(f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
-                         ) from None
+        raise StoreError(
+            f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
+        ) from None
     return Store(engine)

@@ -88,8 +88,9 @@ def proposed_cadence(starts: list[date], default: timedelta) -> timedelta:
     return max(MIN_CADENCE, min(MAX_CADENCE, typical))
 
 
-def score(sent: int, received: int, n_conversations: int, span: timedelta,
-          since_last: timedelta) -> float:
+def score(
+    sent: int, received: int, n_conversations: int, span: timedelta, since_last: timedelta
+) -> float:
     """How real the tie is: more conversations, balanced, long, recent -> higher.
 
     ``log2(1 + conversations)`` (the main term) + balance (the smaller side
@@ -105,15 +106,15 @@ def score(sent: int, received: int, n_conversations: int, span: timedelta,
 
 def proposed_name(names: dict[str, int], address: str) -> str:
     """The display name seen in most messages (not an address), else the address."""
-    usable = {n.strip().strip("'\""): c for n, c in names.items()
-              if n.strip() and "@" not in n}
+    usable = {n.strip().strip("'\""): c for n, c in names.items() if n.strip() and "@" not in n}
     if not usable:
         return address
     return max(sorted(usable), key=lambda n: usable[n])
 
 
-def reason(n_conversations: int, sent: int, received: int, span: timedelta,
-           since_last: timedelta) -> str:
+def reason(
+    n_conversations: int, sent: int, received: int, span: timedelta, since_last: timedelta
+) -> str:
     words = f"{n_conversations} exchange{'s' if n_conversations != 1 else ''}"
     if span >= timedelta(days=1):
         words += f" over {format_duration(span)}"
@@ -121,8 +122,13 @@ def reason(n_conversations: int, sent: int, received: int, span: timedelta,
     return f"{words}, last {format_duration(since_last)} ago"
 
 
-def suggestions(rows: Iterable[Correspondent], mine: Iterable[str], now: datetime,
-                default_cadence: timedelta, limit: int | None = None) -> list[Suggestion]:
+def suggestions(
+    rows: Iterable[Correspondent],
+    mine: Iterable[str],
+    now: datetime,
+    default_cadence: timedelta,
+    limit: int | None = None,
+) -> list[Suggestion]:
     """Rank the two-way correspondents (see the module docstring), best first."""
     me = {n for a in mine if (n := normalize(a))}
     found = []
@@ -131,14 +137,20 @@ def suggestions(rows: Iterable[Correspondent], mine: Iterable[str], now: datetim
             continue
         starts = conversations(row.days)
         span, since = row.last - row.first, now - row.last
-        found.append(Suggestion(
-            address=row.address, name=proposed_name(row.names, row.address),
-            cadence=proposed_cadence(starts, default_cadence),
-            score=round(score(row.sent, row.received, len(starts), span, since), 3),
-            sent=row.sent, received=row.received, conversations=len(starts),
-            first=row.first, last=row.last,
-            reason=reason(len(starts), row.sent, row.received, span, since),
-        ))
+        found.append(
+            Suggestion(
+                address=row.address,
+                name=proposed_name(row.names, row.address),
+                cadence=proposed_cadence(starts, default_cadence),
+                score=round(score(row.sent, row.received, len(starts), span, since), 3),
+                sent=row.sent,
+                received=row.received,
+                conversations=len(starts),
+                first=row.first,
+                last=row.last,
+                reason=reason(len(starts), row.sent, row.received, span, since),
+            )
+        )
     found.sort(key=lambda s: (-s.score, -s.last.timestamp(), s.address))
     return found[:limit] if limit is not None else found
 

@@ -27,5 +27,8 @@ def record(store: Store, alerts: Iterable[Alert], at: datetime) -> None:
     """Remember that these alerts were delivered at ``at`` (one transaction)."""
     with store.session() as s:
         for alert in alerts:
-            s.merge(models.NotifiedAlert(contact_id=alert.contact_id, kind=alert.kind,
-                                         basis=alert.basis, notified_at=at))
+            s.merge(
+                models.NotifiedAlert(
+                    contact_id=alert.contact_id, kind=alert.kind, basis=alert.basis, notified_at=at
+                )
+            )

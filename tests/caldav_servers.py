@@ -47,9 +47,20 @@ HOST = "127.0.0.1"
 _STARTUP_TIMEOUT = 30.0
 _TIMEOUT = 20.0
 _RADICALE_REQUEST = re.compile(r"\b([A-Z]+) request for '")
-_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-                "proxy-authorization", "proxy-authenticate", "authorization", "x-remote-user",
-                "host", "content-length"}
+_HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "authorization",
+    "x-remote-user",
+    "host",
+    "content-length",
+}
 
 
 class DavStartError(RuntimeError):
@@ -142,12 +153,21 @@ class DavServer:
     def context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
-    def request(self, user: DavUser, method: str, url: str, body: bytes = b"", *,
-                depth: str | None = None, content_type: str = "application/xml; charset=utf-8",
-                expect: tuple[int, ...] = (200, 201, 204, 207)) -> tuple[int, bytes]:
+    def request(
+        self,
+        user: DavUser,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        *,
+        depth: str | None = None,
+        content_type: str = "application/xml; charset=utf-8",
+        expect: tuple[int, ...] = (200, 201, 204, 207),
+    ) -> tuple[int, bytes]:
         parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPSConnection(parts.hostname or HOST, parts.port,
-                                           context=self.context(), timeout=_TIMEOUT)
+        conn = http.client.HTTPSConnection(
+            parts.hostname or HOST, parts.port, context=self.context(), timeout=_TIMEOUT
+        )
         token = base64.b64encode(f"{user.username}:{user.password}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "Content-Type": content_type}
         if depth is not None:
@@ -162,8 +182,14 @@ class DavServer:
             raise AssertionError(f"{method} {url}: {response.status} {data[:300]!r}")
         return response.status, data
 
-    def make_calendar(self, user: DavUser, name: str, *, slug: str | None = None,
-                      components: tuple[str, ...] = ("VEVENT",)) -> str:
+    def make_calendar(
+        self,
+        user: DavUser,
+        name: str,
+        *,
+        slug: str | None = None,
+        components: tuple[str, ...] = ("VEVENT",),
+    ) -> str:
         """MKCALENDAR a calendar with display ``name``; returns its URL."""
         url = self.calendar_url(user, slug or f"c{secrets.token_hex(4)}")
         comps = "".join(f'<C:comp name="{c}"/>' for c in components)
@@ -225,8 +251,11 @@ level = info
     with open(server.log_path, "ab") as log:
         server._process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config", str(root / "config")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     atexit.register(server.stop)
     _wait_tls(server)
     return server
@@ -308,18 +337,34 @@ def start_xandikos() -> DavServer:
     xandikos = shutil.which("xandikos") or "xandikos"
     with open(server.log_path, "ab") as log:
         server._process = subprocess.Popen(
-            [xandikos, "multi-user", "-d", str(root / "data"), "-l", HOST, "-p", str(upstream),
-             "--state-dir", str(root / "state"), "--trust-x-remote-user-from", HOST,
-             "--no-detect-systemd"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                xandikos,
+                "multi-user",
+                "-d",
+                str(root / "data"),
+                "-l",
+                HOST,
+                "-p",
+                str(upstream),
+                "--state-dir",
+                str(root / "state"),
+                "--trust-x-remote-user-from",
+                HOST,
+                "--no-detect-systemd",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     atexit.register(server.stop)
     _wait_port(server, upstream)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server._proxy = _AuthProxy(port, upstream, context)
-    threading.Thread(target=server._proxy.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
+    threading.Thread(
+        target=server._proxy.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    ).start()
     return server
 
 
@@ -352,8 +397,10 @@ def _wait_tls(server: DavServer) -> None:
     while True:
         _alive(server)
         try:
-            with socket.create_connection((HOST, server.port), timeout=1) as sock, \
-                    server.context().wrap_socket(sock, server_hostname="localhost"):
+            with (
+                socket.create_connection((HOST, server.port), timeout=1) as sock,
+                server.context().wrap_socket(sock, server_hostname="localhost"),
+            ):
                 return
         except OSError:
             pass

@@ -57,8 +57,9 @@ def consenting_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     class Browser:
         def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
             opened.append(url)
-            threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(),
-                             daemon=True).start()
+            threading.Thread(
+                target=lambda: urllib.request.urlopen(url, timeout=10).read(), daemon=True
+            ).start()
             return True
 
     monkeypatch.setattr("webbrowser.get", lambda using=None: Browser())

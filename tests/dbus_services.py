@@ -27,12 +27,16 @@ from jeepney.wrappers import unwrap_msg
 
 from tests.dbus_session import STARTUP, SessionBus
 
-NOTIFICATIONS = DBusAddress("/org/freedesktop/Notifications",
-                            bus_name="org.freedesktop.Notifications",
-                            interface="org.freedesktop.Notifications")
-PORTAL = DBusAddress("/org/freedesktop/portal/desktop",
-                     bus_name="org.freedesktop.portal.Desktop",
-                     interface="org.freedesktop.portal.OpenURI")
+NOTIFICATIONS = DBusAddress(
+    "/org/freedesktop/Notifications",
+    bus_name="org.freedesktop.Notifications",
+    interface="org.freedesktop.Notifications",
+)
+PORTAL = DBusAddress(
+    "/org/freedesktop/portal/desktop",
+    bus_name="org.freedesktop.portal.Desktop",
+    interface="org.freedesktop.portal.OpenURI",
+)
 DEFAULT_CAPABILITIES = ("actions", "body", "body-markup")
 
 #: A handler gets the call's arguments and returns (reply signature, reply body).
@@ -56,8 +60,7 @@ class Call:
 class BusService:
     """Owns ``address.bus_name`` on ``bus`` and answers calls to ``address.object_path``."""
 
-    def __init__(self, bus: SessionBus, address: DBusAddress,
-                 handlers: dict[str, Handler]) -> None:
+    def __init__(self, bus: SessionBus, address: DBusAddress, handlers: dict[str, Handler]) -> None:
         self.address = address
         self.handlers = handlers  # member name -> handler, on address.interface
         self.calls: list[Call] = []
@@ -65,8 +68,11 @@ class BusService:
         self._stopping = threading.Event()
         self.conn: DBusConnection = open_dbus_connection(bus=bus.address, auth_timeout=STARTUP)
         try:
-            reply = unwrap_msg(self.conn.send_and_get_reply(
-                message_bus.RequestName(address.bus_name, _DO_NOT_QUEUE), timeout=STARTUP))
+            reply = unwrap_msg(
+                self.conn.send_and_get_reply(
+                    message_bus.RequestName(address.bus_name, _DO_NOT_QUEUE), timeout=STARTUP
+                )
+            )
             if reply[0] != _PRIMARY_OWNER:
                 raise RuntimeError(f"{address.bus_name} is owned already")
         except BaseException:
@@ -101,8 +107,12 @@ class BusService:
         with self._lock:
             self.calls.append(call)
         if handler is None:
-            reply = new_error(message, "org.freedesktop.DBus.Error.UnknownMethod", "s",
-                              (f"no method {interface}.{member} at {path}",))
+            reply = new_error(
+                message,
+                "org.freedesktop.DBus.Error.UnknownMethod",
+                "s",
+                (f"no method {interface}.{member} at {path}",),
+            )
         else:
             signature, body = handler(call.args)
             reply = new_method_return(message, signature, body)
@@ -132,18 +142,23 @@ class BusService:
 class NotificationServer(BusService):
     """org.freedesktop.Notifications with the given capabilities; records every call."""
 
-    def __init__(self, bus: SessionBus,
-                 capabilities: Iterable[str] = DEFAULT_CAPABILITIES) -> None:
+    def __init__(self, bus: SessionBus, capabilities: Iterable[str] = DEFAULT_CAPABILITIES) -> None:
         self.capabilities = list(capabilities)
         self._last_id = 0
         self.open: set[int] = set()  # ids shown and not closed
-        super().__init__(bus, NOTIFICATIONS, {
-            "Notify": self._notify,
-            "CloseNotification": self._close_notification,
-            "GetCapabilities": lambda _args: ("as", (self.capabilities,)),
-            "GetServerInformation": lambda _args: (
-                "ssss", ("weakties-test-notifications", "weakties", "1.0", "1.2")),
-        })
+        super().__init__(
+            bus,
+            NOTIFICATIONS,
+            {
+                "Notify": self._notify,
+                "CloseNotification": self._close_notification,
+                "GetCapabilities": lambda _args: ("as", (self.capabilities,)),
+                "GetServerInformation": lambda _args: (
+                    "ssss",
+                    ("weakties-test-notifications", "weakties", "1.0", "1.2"),
+                ),
+            },
+        )
 
     def _notify(self, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         replaces_id = args[1]
@@ -160,8 +175,7 @@ class NotificationServer(BusService):
         if notification_id in self.open:
             self.open.discard(notification_id)
             # reason 3: "closed by a call to CloseNotification"
-            self._send(new_signal(NOTIFICATIONS, "NotificationClosed", "uu",
-                                  (notification_id, 3)))
+            self._send(new_signal(NOTIFICATIONS, "NotificationClosed", "uu", (notification_id, 3)))
         return "", ()
 
     def notify_calls(self) -> list[dict[str, Any]]:
@@ -169,9 +183,18 @@ class NotificationServer(BusService):
         found = []
         for call in self.calls_to("Notify"):
             app, replaces, icon, summary, body, actions, hints, expire = call.args
-            found.append({"app_name": app, "replaces_id": replaces, "icon": icon,
-                          "summary": summary, "body": body, "actions": list(actions),
-                          "hints": dict(hints), "expire_timeout": expire})
+            found.append(
+                {
+                    "app_name": app,
+                    "replaces_id": replaces,
+                    "icon": icon,
+                    "summary": summary,
+                    "body": body,
+                    "actions": list(actions),
+                    "hints": dict(hints),
+                    "expire_timeout": expire,
+                }
+            )
         return found
 
     def press(self, notification_id: int, action: str) -> None:

@@ -27,8 +27,17 @@ class SessionBus:
             raise RuntimeError("dbus-daemon is not installed (Debian package dbus)")
         self.socket.unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [binary, "--session", "--nofork", "--nopidfile", f"--address={self.address}",
-             "--print-address"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--session",
+                "--nofork",
+                "--nopidfile",
+                f"--address={self.address}",
+                "--print-address",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert self.process.stdout is not None
         self.process.stdout.readline()  # printed once it listens
         return self

@@ -47,26 +47,60 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
-SYSTEM_LABELS = ["INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
-                 "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS",
-                 "CATEGORY_UPDATES", "CATEGORY_FORUMS", "CHAT"]
-_HTTP_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
-                 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-                 500: "Internal Server Error", 503: "Service Unavailable"}
+SYSTEM_LABELS = [
+    "INBOX",
+    "SENT",
+    "DRAFT",
+    "SPAM",
+    "TRASH",
+    "UNREAD",
+    "STARRED",
+    "IMPORTANT",
+    "CATEGORY_PERSONAL",
+    "CATEGORY_SOCIAL",
+    "CATEGORY_PROMOTIONS",
+    "CATEGORY_UPDATES",
+    "CATEGORY_FORUMS",
+    "CHAT",
+]
+_HTTP_REASONS = {
+    200: "OK",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
-def google_error(code: int, message: str, reason: str, status: str,
-                 domain: str = "global") -> dict[str, Any]:
+def google_error(
+    code: int, message: str, reason: str, status: str, domain: str = "global"
+) -> dict[str, Any]:
     """Google's JSON error body."""
-    return {"error": {"code": code, "message": message,
-                      "errors": [{"message": message, "domain": domain, "reason": reason}],
-                      "status": status}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"message": message, "domain": domain, "reason": reason}],
+            "status": status,
+        }
+    }
 
 
 NOT_FOUND = (404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND"))
-UNAUTHENTICATED = (401, google_error(
-    401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-    "login cookie or other valid authentication credential.", "authError", "UNAUTHENTICATED"))
+UNAUTHENTICATED = (
+    401,
+    google_error(
+        401,
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+        "login cookie or other valid authentication credential.",
+        "authError",
+        "UNAUTHENTICATED",
+    ),
+)
 
 
 @dataclass
@@ -112,7 +146,7 @@ class GmailStandin:
         self.history: list[dict[str, Any]] = []  # records, ascending id
         self.history_id = 1000
         self.oldest_history = 1000  # a startHistoryId below this answers 404
-        self._ids = itertools.count(0x18c0000000000000)
+        self._ids = itertools.count(0x18C0000000000000)
         # OAuth
         self.clients: dict[str, str] = {}  # client_id -> client_secret
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> client_id
@@ -145,8 +179,9 @@ class GmailStandin:
         Handler.standin = standin
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -171,19 +206,29 @@ class GmailStandin:
         client_id = f"{secrets.token_hex(6)}.apps.googleusercontent.com"
         secret = secrets.token_urlsafe(12)
         self.clients[client_id] = secret
-        return {"installed": {
-            "client_id": client_id, "client_secret": secret, "project_id": "weakties-test",
-            "auth_uri": f"{self.url}/o/oauth2/auth", "token_uri": self.token_uri,
-            "redirect_uris": ["http://localhost"]}}
+        return {
+            "installed": {
+                "client_id": client_id,
+                "client_secret": secret,
+                "project_id": "weakties-test",
+                "auth_uri": f"{self.url}/o/oauth2/auth",
+                "token_uri": self.token_uri,
+                "redirect_uris": ["http://localhost"],
+            }
+        }
 
     def authorized_user(self, *, with_access_token: bool = False) -> dict[str, Any]:
         """Authorized-user JSON for a fresh client, as ``weakties auth`` stores it."""
         client = self.new_client()["installed"]
         refresh = secrets.token_urlsafe(24)
         self.refresh_tokens[refresh] = client["client_id"]
-        info: dict[str, Any] = {"refresh_token": refresh, "client_id": client["client_id"],
-                                "client_secret": client["client_secret"],
-                                "token_uri": self.token_uri, "scopes": [SCOPE]}
+        info: dict[str, Any] = {
+            "refresh_token": refresh,
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+            "token_uri": self.token_uri,
+            "scopes": [SCOPE],
+        }
         if with_access_token:
             info["token"] = self._new_access_token()
             info["expiry"] = "2999-01-01T00:00:00Z"
@@ -204,20 +249,31 @@ class GmailStandin:
 
     # --- mailbox setup ---
 
-    def add(self, headers: str | list[tuple[str, str]], labels: list[str] | None = None,
-            internal_date: datetime | None = None) -> str:
+    def add(
+        self,
+        headers: str | list[tuple[str, str]],
+        labels: list[str] | None = None,
+        internal_date: datetime | None = None,
+    ) -> str:
         """Deliver a message (its header block, or header pairs); returns its id."""
         pairs = parse_headers(headers) if isinstance(headers, str) else list(headers)
         with self.lock:
             message_id = format(next(self._ids), "x")
             at = internal_date or datetime.now(UTC)
             self.history_id += 1
-            message = Message(message_id, message_id, list(labels or ["INBOX"]),
-                              int(at.timestamp() * 1000), pairs, self.history_id)
+            message = Message(
+                message_id,
+                message_id,
+                list(labels or ["INBOX"]),
+                int(at.timestamp() * 1000),
+                pairs,
+                self.history_id,
+            )
             self.messages[message_id] = message
             self.order.append(message_id)
-            self.history.append({"id": self.history_id, "type": "messageAdded",
-                                 "message": message_id})
+            self.history.append(
+                {"id": self.history_id, "type": "messageAdded", "message": message_id}
+            )
             return message_id
 
     def add_many(self, items: list[tuple[str, list[str], datetime]]) -> list[str]:
@@ -228,15 +284,17 @@ class GmailStandin:
             self.messages.pop(message_id)
             self.order.remove(message_id)
             self.history_id += 1
-            self.history.append({"id": self.history_id, "type": "messageDeleted",
-                                 "message": message_id})
+            self.history.append(
+                {"id": self.history_id, "type": "messageDeleted", "message": message_id}
+            )
 
     def relabel(self, message_id: str, add: list[str]) -> None:
         with self.lock:
             self.messages[message_id].labels += add
             self.history_id += 1
-            self.history.append({"id": self.history_id, "type": "labelAdded",
-                                 "message": message_id, "labels": add})
+            self.history.append(
+                {"id": self.history_id, "type": "labelAdded", "message": message_id, "labels": add}
+            )
 
     def expire_history(self) -> None:
         """Forget all history so far: older startHistoryIds now answer 404."""
@@ -245,8 +303,14 @@ class GmailStandin:
             self.oldest_history = self.history_id
             self.history = [r for r in self.history if r["id"] >= self.oldest_history]
 
-    def fail(self, count: int, status: int = 429, where: str = "any",
-             retry_after: str | None = "1", reason: str | None = None) -> None:
+    def fail(
+        self,
+        count: int,
+        status: int = 429,
+        where: str = "any",
+        retry_after: str | None = "1",
+        reason: str | None = None,
+    ) -> None:
         """Answer the next ``count`` matching requests with ``status``."""
         for _ in range(count):
             self.faults.append(Fault(status, where, retry_after, reason))
@@ -275,17 +339,34 @@ class GmailStandin:
     def fault_response(self, fault: Fault) -> Response:
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
         if fault.status == 429:
-            body = google_error(429, "Too many concurrent requests for user.",
-                                "rateLimitExceeded", "RESOURCE_EXHAUSTED")
+            body = google_error(
+                429,
+                "Too many concurrent requests for user.",
+                "rateLimitExceeded",
+                "RESOURCE_EXHAUSTED",
+            )
         elif fault.status == 403 and fault.reason == "domainPolicy":
-            body = google_error(403, "The domain administrators have disabled Gmail apps.",
-                                "domainPolicy", "PERMISSION_DENIED")
+            body = google_error(
+                403,
+                "The domain administrators have disabled Gmail apps.",
+                "domainPolicy",
+                "PERMISSION_DENIED",
+            )
         elif fault.status == 403:
-            body = google_error(403, "User-rate limit exceeded.", "userRateLimitExceeded",
-                                "PERMISSION_DENIED", domain="usageLimits")
+            body = google_error(
+                403,
+                "User-rate limit exceeded.",
+                "userRateLimitExceeded",
+                "PERMISSION_DENIED",
+                domain="usageLimits",
+            )
         else:
-            body = google_error(fault.status, "Internal error encountered.", "backendError",
-                                "INTERNAL" if fault.status == 500 else "UNAVAILABLE")
+            body = google_error(
+                fault.status,
+                "Internal error encountered.",
+                "backendError",
+                "INTERNAL" if fault.status == 500 else "UNAVAILABLE",
+            )
         return Response(fault.status, body, headers)
 
     def api(self, verb: str, target: str, headers: dict[str, str], *, part: bool) -> Response:
@@ -300,14 +381,20 @@ class GmailStandin:
         prefix = "/gmail/v1/users/"
         if not path.startswith(prefix):
             return Response(*NOT_FOUND)
-        user, _, rest = path[len(prefix):].partition("/")
+        user, _, rest = path[len(prefix) :].partition("/")
         if user not in ("me", self.email):
-            return Response(403, google_error(403, "Delegation denied for " + self.email,
-                                              "forbidden", "PERMISSION_DENIED"))
-        routes = {("GET", "profile"): ("getProfile", self._profile),
-                  ("GET", "labels"): ("labels.list", self._labels),
-                  ("GET", "messages"): ("messages.list", self._list),
-                  ("GET", "history"): ("history.list", self._history)}
+            return Response(
+                403,
+                google_error(
+                    403, "Delegation denied for " + self.email, "forbidden", "PERMISSION_DENIED"
+                ),
+            )
+        routes = {
+            ("GET", "profile"): ("getProfile", self._profile),
+            ("GET", "labels"): ("labels.list", self._labels),
+            ("GET", "messages"): ("messages.list", self._list),
+            ("GET", "history"): ("history.list", self._history),
+        }
         if (verb, rest) in routes:
             method, handler = routes[(verb, rest)]
         elif verb == "GET" and rest.startswith("messages/") and rest.count("/") == 1:
@@ -330,34 +417,53 @@ class GmailStandin:
         return query.get(name, [default])[0]
 
     def _profile(self, query: dict[str, list[str]], rest: str) -> Response:
-        return Response(200, {"emailAddress": self.email, "messagesTotal": len(self.messages),
-                              "threadsTotal": len(self.messages),
-                              "historyId": str(self.history_id)})
+        return Response(
+            200,
+            {
+                "emailAddress": self.email,
+                "messagesTotal": len(self.messages),
+                "threadsTotal": len(self.messages),
+                "historyId": str(self.history_id),
+            },
+        )
 
     def _labels(self, query: dict[str, list[str]], rest: str) -> Response:
-        return Response(200, {"labels": [{"id": name, "name": name, "type": "system"}
-                                         for name in SYSTEM_LABELS]})
+        return Response(
+            200,
+            {"labels": [{"id": name, "name": name, "type": "system"} for name in SYSTEM_LABELS]},
+        )
 
     def _page_size(self, query: dict[str, list[str]], default: int) -> int | Response:
         raw = self._one(query, "maxResults", str(default)) or str(default)
         if not raw.isdigit():
-            return Response(400, google_error(400, "Invalid value for maxResults", "invalid",
-                                              "INVALID_ARGUMENT"))
+            return Response(
+                400,
+                google_error(400, "Invalid value for maxResults", "invalid", "INVALID_ARGUMENT"),
+            )
         return max(1, min(int(raw), 500))
 
     def _list(self, query: dict[str, list[str]], rest: str) -> Response:
         if self._one(query, "q"):
-            return Response(403, google_error(
-                403, "Metadata scope does not support 'q' parameter", "forbidden",
-                "PERMISSION_DENIED"))
+            return Response(
+                403,
+                google_error(
+                    403,
+                    "Metadata scope does not support 'q' parameter",
+                    "forbidden",
+                    "PERMISSION_DENIED",
+                ),
+            )
         size = self._page_size(query, 100)
         if isinstance(size, Response):
             return size
         include = (self._one(query, "includeSpamTrash", "false") or "").lower() == "true"
         wanted = set(query.get("labelIds", []))
-        ids = [i for i in self.order
-               if (include or not {"SPAM", "TRASH"} & set(self.messages[i].labels))
-               and wanted <= set(self.messages[i].labels)]
+        ids = [
+            i
+            for i in self.order
+            if (include or not {"SPAM", "TRASH"} & set(self.messages[i].labels))
+            and wanted <= set(self.messages[i].labels)
+        ]
         token = self._one(query, "pageToken")
         if token:
             try:
@@ -365,8 +471,10 @@ class GmailStandin:
                 ms, last = after.split(":")
                 key = (int(ms), last)
             except ValueError:
-                return Response(400, google_error(400, "Invalid pageToken", "invalidArgument",
-                                                  "INVALID_ARGUMENT"))
+                return Response(
+                    400,
+                    google_error(400, "Invalid pageToken", "invalidArgument", "INVALID_ARGUMENT"),
+                )
             ids = [i for i in ids if (self.messages[i].internal_date, i) < key]
         ids.sort(key=lambda i: (self.messages[i].internal_date, i), reverse=True)
         page = ids[:size]
@@ -376,37 +484,57 @@ class GmailStandin:
         if len(ids) > size:
             last = self.messages[page[-1]]
             body["nextPageToken"] = base64.urlsafe_b64encode(
-                f"{last.internal_date}:{last.id}".encode()).decode()
+                f"{last.internal_date}:{last.id}".encode()
+            ).decode()
         return Response(200, body)
 
     def _get(self, query: dict[str, list[str]], rest: str) -> Response:
         message_id = rest.split("/", 1)[1]
         fmt = (self._one(query, "format", "full") or "full").lower()
         if fmt in ("full", "raw"):
-            return Response(403, google_error(
-                403, f"Metadata scope doesn't allow format {fmt.upper()}", "forbidden",
-                "PERMISSION_DENIED"))
+            return Response(
+                403,
+                google_error(
+                    403,
+                    f"Metadata scope doesn't allow format {fmt.upper()}",
+                    "forbidden",
+                    "PERMISSION_DENIED",
+                ),
+            )
         message = self.messages.get(message_id)
         if message is None:
             return Response(*NOT_FOUND)
-        body: dict[str, Any] = {"id": message.id, "threadId": message.thread_id,
-                                "labelIds": list(message.labels),
-                                "historyId": str(message.history_id),
-                                "internalDate": str(message.internal_date),
-                                "sizeEstimate": 1024}
+        body: dict[str, Any] = {
+            "id": message.id,
+            "threadId": message.thread_id,
+            "labelIds": list(message.labels),
+            "historyId": str(message.history_id),
+            "internalDate": str(message.internal_date),
+            "sizeEstimate": 1024,
+        }
         if fmt == "metadata":
             names = {n.lower() for n in query.get("metadataHeaders", [])}
-            headers = [{"name": n, "value": v} for n, v in message.headers
-                       if not names or n.lower() in names]
-            body["payload"] = {"partId": "", "mimeType": "text/plain", "filename": "",
-                               "headers": headers, "body": {"size": 0}}
+            headers = [
+                {"name": n, "value": v}
+                for n, v in message.headers
+                if not names or n.lower() in names
+            ]
+            body["payload"] = {
+                "partId": "",
+                "mimeType": "text/plain",
+                "filename": "",
+                "headers": headers,
+                "body": {"size": 0},
+            }
         return Response(200, body)
 
     def _history(self, query: dict[str, list[str]], rest: str) -> Response:
         start_raw = self._one(query, "startHistoryId")
         if not start_raw or not start_raw.isdigit():
-            return Response(400, google_error(400, "Invalid startHistoryId", "invalidArgument",
-                                              "INVALID_ARGUMENT"))
+            return Response(
+                400,
+                google_error(400, "Invalid startHistoryId", "invalidArgument", "INVALID_ARGUMENT"),
+            )
         start = int(start_raw)
         if start < self.oldest_history:
             return Response(*NOT_FOUND)
@@ -450,21 +578,33 @@ class GmailStandin:
         raw = b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
         mime = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
         if not mime.is_multipart():
-            return Response(400, google_error(400, "Batch request is not multipart/mixed",
-                                              "badRequest", "INVALID_ARGUMENT"))
+            return Response(
+                400,
+                google_error(
+                    400, "Batch request is not multipart/mixed", "badRequest", "INVALID_ARGUMENT"
+                ),
+            )
         parts = mime.get_payload()
         assert isinstance(parts, list)
         if len(parts) > 100:
-            return Response(400, google_error(400, "Too many requests in batch (max 100)",
-                                              "badRequest", "INVALID_ARGUMENT"))
+            return Response(
+                400,
+                google_error(
+                    400, "Too many requests in batch (max 100)", "badRequest", "INVALID_ARGUMENT"
+                ),
+            )
         with self.lock:
             self.max_batch_parts = max(self.max_batch_parts, len(parts))
         boundary = "batch_" + uuid.uuid4().hex
         out: list[str] = []
         for part in parts:
             if part.get_content_type() != "application/http":
-                return Response(400, google_error(400, "Batch part is not application/http",
-                                                  "badRequest", "INVALID_ARGUMENT"))
+                return Response(
+                    400,
+                    google_error(
+                        400, "Batch part is not application/http", "badRequest", "INVALID_ARGUMENT"
+                    ),
+                )
             content_id = part.get("Content-ID", "")
             payload = part.get_payload()
             assert isinstance(payload, str)
@@ -474,18 +614,25 @@ class GmailStandin:
             inner = {k.lower(): v for k, v in parse_headers(head)}
             answer = self.api(verb, target, inner, part=True)
             text = json.dumps(answer.body)
-            lines = [f"HTTP/1.1 {answer.status} {_HTTP_REASONS.get(answer.status, 'Error')}",
-                     "Content-Type: application/json; charset=UTF-8",
-                     *(f"{k}: {v}" for k, v in answer.headers.items()),
-                     f"Content-Length: {len(text.encode())}", "", text]
+            lines = [
+                f"HTTP/1.1 {answer.status} {_HTTP_REASONS.get(answer.status, 'Error')}",
+                "Content-Type: application/json; charset=UTF-8",
+                *(f"{k}: {v}" for k, v in answer.headers.items()),
+                f"Content-Length: {len(text.encode())}",
+                "",
+                text,
+            ]
             cid = content_id.strip()
             if cid.startswith("<") and cid.endswith(">"):
                 cid = cid[1:-1]
-            out.append(f"--{boundary}\r\nContent-Type: application/http\r\n"
-                       f"Content-ID: <response-{cid}>\r\n\r\n" + "\r\n".join(lines) + "\r\n")
+            out.append(
+                f"--{boundary}\r\nContent-Type: application/http\r\n"
+                f"Content-ID: <response-{cid}>\r\n\r\n" + "\r\n".join(lines) + "\r\n"
+            )
         text = "".join(out) + f"--{boundary}--\r\n"
-        return Response(200, text.encode(),
-                        {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+        return Response(
+            200, text.encode(), {"Content-Type": f"multipart/mixed; boundary={boundary}"}
+        )
 
     # --- OAuth ---
 
@@ -511,20 +658,34 @@ class GmailStandin:
             if auth.startswith("Basic "):
                 client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
             if self.clients.get(client_id) != client_secret:
-                return Response(401, {"error": "invalid_client",
-                                      "error_description": "The OAuth client was not found."})
+                return Response(
+                    401,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "The OAuth client was not found.",
+                    },
+                )
             grant = self._one(form, "grant_type")
-            body: dict[str, Any] = {"access_token": self._new_access_token(),
-                                    "expires_in": 3599, "scope": SCOPE, "token_type": "Bearer"}
+            body: dict[str, Any] = {
+                "access_token": self._new_access_token(),
+                "expires_in": 3599,
+                "scope": SCOPE,
+                "token_type": "Bearer",
+            }
             if grant == "refresh_token":
                 if self.refresh_tokens.get(self._one(form, "refresh_token") or "") != client_id:
-                    return Response(400, {"error": "invalid_grant",
-                                          "error_description": "Token has been expired or "
-                                          "revoked."})
+                    return Response(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "Token has been expired or revoked.",
+                        },
+                    )
             elif grant == "authorization_code":
                 if self.codes.pop(self._one(form, "code") or "", None) != client_id:
-                    return Response(400, {"error": "invalid_grant",
-                                          "error_description": "Malformed auth code."})
+                    return Response(
+                        400, {"error": "invalid_grant", "error_description": "Malformed auth code."}
+                    )
                 refresh = secrets.token_urlsafe(24)
                 self.refresh_tokens[refresh] = client_id
                 body["refresh_token"] = refresh

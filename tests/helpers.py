@@ -16,9 +16,17 @@ from syncd.cli import main
 from tests.dovecot import Dovecot, ImapUser
 
 
-def message(sender: str, to: str = "", *, subject: str = "hi", date: datetime | str | None = None,
-            message_id: str | None = None, cc: str = "", bcc: str = "",
-            extra: str = "") -> bytes:
+def message(
+    sender: str,
+    to: str = "",
+    *,
+    subject: str = "hi",
+    date: datetime | str | None = None,
+    message_id: str | None = None,
+    cc: str = "",
+    bcc: str = "",
+    extra: str = "",
+) -> bytes:
     """A small RFC 5322 message; ``date=None`` leaves the Date header out."""
     lines = [f"From: {sender}"]
     if to:
@@ -34,8 +42,13 @@ def message(sender: str, to: str = "", *, subject: str = "hi", date: datetime | 
         lines.append(f"Message-ID: {message_id}")
     if extra:
         lines.extend(extra.strip().splitlines())
-    lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "",
-              "SECRET BODY TEXT that weakties must never read.", ""]
+    lines += [
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "SECRET BODY TEXT that weakties must never read.",
+        "",
+    ]
     return "\r\n".join(lines).encode("utf-8")
 
 
@@ -53,8 +66,13 @@ class Env:
 
     def run(self, *args: str, input: str | None = None) -> Result:
         runner = CliRunner()
-        return runner.invoke(main, ["--config", str(self.config), *args], input=input,
-                             env={"WEAKTIES_DB": f"sqlite:///{self.db}"}, catch_exceptions=False)
+        return runner.invoke(
+            main,
+            ["--config", str(self.config), *args],
+            input=input,
+            env={"WEAKTIES_DB": f"sqlite:///{self.db}"},
+            catch_exceptions=False,
+        )
 
     def json(self, *args: str) -> Any:
         result = self.run(*args, "--json")
@@ -62,12 +80,22 @@ class Env:
         return json.loads(result.stdout)
 
 
-def imap_account(dovecot: Dovecot, user: ImapUser, name: str = "mail", *,
-                 password: str | None = None, **settings: Any) -> str:
+def imap_account(
+    dovecot: Dovecot,
+    user: ImapUser,
+    name: str = "mail",
+    *,
+    password: str | None = None,
+    **settings: Any,
+) -> str:
     """An [[account]] table for the test Dovecot (password via password_command)."""
     values: dict[str, Any] = {
-        "name": name, "type": "imap", "host": dovecot.host, "port": dovecot.tls_port,
-        "ca_file": str(dovecot.ca_file), "username": user.username,
+        "name": name,
+        "type": "imap",
+        "host": dovecot.host,
+        "port": dovecot.tls_port,
+        "ca_file": str(dovecot.ca_file),
+        "username": user.username,
         "password_command": ["printf", "%s", password or user.password],
     }
     values.update(settings)
@@ -76,16 +104,18 @@ def imap_account(dovecot: Dovecot, user: ImapUser, name: str = "mail", *,
     return f"[[account]]\n{body}\n"
 
 
-def make_env(tmp_path: Path, *accounts: str, identity: tuple[str, ...] = (),
-             extra: str = "") -> Env:
+def make_env(
+    tmp_path: Path, *accounts: str, identity: tuple[str, ...] = (), extra: str = ""
+) -> Env:
     ids = json.dumps(list(identity))
     config = tmp_path / "config.toml"
     config.write_text(f"[identity]\naddresses = {ids}\n{extra}\n" + "\n".join(accounts))
     return Env(config=config, db=tmp_path / "db" / "weakties.db")
 
 
-def event_pass(connector: Connector, state: dict[str, dict[str, Any]]
-               ) -> tuple[list[EventRecord], list[str]]:
+def event_pass(
+    connector: Connector, state: dict[str, dict[str, Any]]
+) -> tuple[list[EventRecord], list[str]]:
     """One pass of a calendar connector: its events and removed hrefs, applying each
     batch's state as the store would (an empty scope is forgotten)."""
     events: list[EventRecord] = []
@@ -102,8 +132,9 @@ def event_pass(connector: Connector, state: dict[str, dict[str, Any]]
     return events, removed
 
 
-def one_pass(connector: Connector, state: dict[str, dict[str, Any]],
-             limit: int | None = None) -> list[HeaderRecord]:
+def one_pass(
+    connector: Connector, state: dict[str, dict[str, Any]], limit: int | None = None
+) -> list[HeaderRecord]:
     """One sync pass of a connector (or its first ``limit`` batches), applying each
     batch's state as the store would."""
     records: list[HeaderRecord] = []

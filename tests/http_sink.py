@@ -30,8 +30,9 @@ class HttpSink:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with sink._lock:
-                    sink.requests.append(Request(self.command, self.path,
-                                                 dict(self.headers.items()), body))
+                    sink.requests.append(
+                        Request(self.command, self.path, dict(self.headers.items()), body)
+                    )
                     status = sink.status
                 payload = b"{}" if status < 400 else b'{"error": "sink says no"}'
                 self.send_response(status)
@@ -54,8 +55,9 @@ class HttpSink:
         self._thread.start()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def stop(self) -> None:

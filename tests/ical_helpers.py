@@ -5,16 +5,27 @@ from __future__ import annotations
 
 def cal(*events: str) -> bytes:
     body = "".join(events)
-    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + body
-            + "END:VCALENDAR\r\n").encode()
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + body + "END:VCALENDAR\r\n"
+    ).encode()
 
 
-def vevent(uid: str = "e1", start: str = "20261101T100000Z", end: str | None = "20261101T110000Z",
-           *, organizer: str | None = "mailto:me@example.org",
-           attendees: tuple[str, ...] = ("mailto:bob@example.org",),
-           extra: str = "", summary: str = "Coffee") -> str:
-    lines = ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z",
-             start if ":" in start else f"DTSTART:{start}"]
+def vevent(
+    uid: str = "e1",
+    start: str = "20261101T100000Z",
+    end: str | None = "20261101T110000Z",
+    *,
+    organizer: str | None = "mailto:me@example.org",
+    attendees: tuple[str, ...] = ("mailto:bob@example.org",),
+    extra: str = "",
+    summary: str = "Coffee",
+) -> str:
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        start if ":" in start else f"DTSTART:{start}",
+    ]
     if end is not None:
         lines.append(end if ":" in end else f"DTEND:{end}")
     if organizer:

@@ -80,8 +80,14 @@ class Postgres:
     def data_dir(self) -> Path:
         return self.root / "data"
 
-    def url(self, database: str, *, tls: bool = False, password: str | None = None,
-            wrong_ca: bool = False) -> str:
+    def url(
+        self,
+        database: str,
+        *,
+        tls: bool = False,
+        password: str | None = None,
+        wrong_ca: bool = False,
+    ) -> str:
         """A SQLAlchemy URL for ``database`` as the ``weakties`` role over TCP."""
         secret = quote(self.password if password is None else password, safe="")
         url = f"postgresql+psycopg://{ROLE}:{secret}@{HOST}:{self.port}/{database}"
@@ -94,9 +100,15 @@ class Postgres:
         """An autocommit psycopg connection as the superuser, to the ``postgres`` database."""
         import psycopg
 
-        return psycopg.connect(host=HOST, port=self.port, user=ADMIN, dbname="postgres",
-                               password=self.admin_password, connect_timeout=10,
-                               autocommit=True)
+        return psycopg.connect(
+            host=HOST,
+            port=self.port,
+            user=ADMIN,
+            dbname="postgres",
+            password=self.admin_password,
+            connect_timeout=10,
+            autocommit=True,
+        )
 
     def new_database(self, *, tls: bool = False) -> str:
         """Create an empty database owned by ``weakties``; returns its URL."""
@@ -117,18 +129,35 @@ class Postgres:
             return ""
 
     def running(self) -> bool:
-        result = subprocess.run([*self._run_as, str(self.bin_dir / "pg_ctl"), "status",
-                                 "-D", str(self.data_dir)],
-                                capture_output=True, timeout=30, check=False)
+        result = subprocess.run(
+            [*self._run_as, str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
         return result.returncode == 0
 
     def stop(self, *, remove_files: bool = True) -> None:
         if not self._stopped:
             self._stopped = True
             if (self.data_dir / "postmaster.pid").exists():
-                subprocess.run([*self._run_as, str(self.bin_dir / "pg_ctl"), "stop", "-D",
-                                str(self.data_dir), "-m", "fast", "-w", "-t", "30"],
-                               capture_output=True, timeout=60, check=False)
+                subprocess.run(
+                    [
+                        *self._run_as,
+                        str(self.bin_dir / "pg_ctl"),
+                        "stop",
+                        "-D",
+                        str(self.data_dir),
+                        "-m",
+                        "fast",
+                        "-w",
+                        "-t",
+                        "30",
+                    ],
+                    capture_output=True,
+                    timeout=60,
+                    check=False,
+                )
         if remove_files:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -143,9 +172,11 @@ def find_binaries() -> Path:
     """The newest ``/usr/lib/postgresql/NN/bin`` with initdb and pg_ctl."""
     import glob
 
-    candidates = sorted((Path(p) for p in glob.glob(BIN_GLOB)),
-                        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-                        reverse=True)
+    candidates = sorted(
+        (Path(p) for p in glob.glob(BIN_GLOB)),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for directory in candidates:
         if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
             return directory
@@ -153,8 +184,8 @@ def find_binaries() -> Path:
     if all(found):
         return Path(str(found[0])).parent
     raise PostgresNotInstalledError(
-        "PostgreSQL's initdb/pg_ctl not found: install the Debian package postgresql "
-        "(see .ci/run)")
+        "PostgreSQL's initdb/pg_ctl not found: install the Debian package postgresql (see .ci/run)"
+    )
 
 
 def _check_driver() -> None:
@@ -162,7 +193,8 @@ def _check_driver() -> None:
         import psycopg  # noqa: F401
     except ImportError:
         raise PostgresNotInstalledError(
-            "the psycopg driver is missing: pip install 'weakties[postgres]'") from None
+            "the psycopg driver is missing: pip install 'weakties[postgres]'"
+        ) from None
 
 
 def _owner() -> tuple[list[str], int, int]:
@@ -173,8 +205,8 @@ def _owner() -> tuple[list[str], int, int]:
         user = pwd.getpwnam("postgres")
     except KeyError:
         raise PostgresNotInstalledError(
-            "no 'postgres' system user to run the server as: install the Debian package "
-            "postgresql") from None
+            "no 'postgres' system user to run the server as: install the Debian package postgresql"
+        ) from None
     return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
 
 
@@ -186,26 +218,28 @@ host    all       all   127.0.0.1/32   scram-sha-256
 
 
 def _settings(port: int, socket_dir: Path, tls_dir: Path) -> str:
-    return "\n".join([
-        "",
-        "# weakties test harness",
-        f"listen_addresses = '{HOST}'",
-        f"port = {port}",
-        f"unix_socket_directories = '{socket_dir}'",
-        "password_encryption = 'scram-sha-256'",
-        "ssl = on",
-        f"ssl_cert_file = '{tls_dir / 'server.pem'}'",
-        f"ssl_key_file = '{tls_dir / 'server-pg.key'}'",
-        "max_connections = 60",
-        "shared_buffers = 32MB",
-        # A throwaway server: durability is not worth the test time.
-        "fsync = off",
-        "synchronous_commit = off",
-        "full_page_writes = off",
-        "log_connections = on",
-        "log_disconnections = on",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "# weakties test harness",
+            f"listen_addresses = '{HOST}'",
+            f"port = {port}",
+            f"unix_socket_directories = '{socket_dir}'",
+            "password_encryption = 'scram-sha-256'",
+            "ssl = on",
+            f"ssl_cert_file = '{tls_dir / 'server.pem'}'",
+            f"ssl_key_file = '{tls_dir / 'server-pg.key'}'",
+            "max_connections = 60",
+            "shared_buffers = 32MB",
+            # A throwaway server: durability is not worth the test time.
+            "fsync = off",
+            "synchronous_commit = off",
+            "full_page_writes = off",
+            "log_connections = on",
+            "log_disconnections = on",
+            "",
+        ]
+    )
 
 
 def start_postgres(root: Path | None = None) -> Postgres:
@@ -234,10 +268,28 @@ def start_postgres(root: Path | None = None) -> Postgres:
     pwfile.chmod(0o600)
     data_dir = root / "data"
     result = subprocess.run(
-        [*run_as, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", ADMIN,
-         "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8",
-         "--locale", "C", "--no-sync"],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            *run_as,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            ADMIN,
+            "--pwfile",
+            str(pwfile),
+            "--auth",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+            "--no-sync",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     pwfile.unlink()
     if result.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
@@ -251,17 +303,41 @@ def start_postgres(root: Path | None = None) -> Postgres:
     last_error = ""
     for _attempt in range(5):
         [port] = _free_ports(1)
-        (data_dir / "postgresql.conf").write_text(base_conf +
-                                                  _settings(port, socket_dir, root / "tls"))
-        server = Postgres(root=root, bin_dir=bin_dir, port=port, password=password,
-                          admin_password=admin_password, ca_file=ca_file,
-                          wrong_ca_file=wrong_ca, socket_dir=socket_dir, log_path=log_path,
-                          _run_as=run_as)
+        (data_dir / "postgresql.conf").write_text(
+            base_conf + _settings(port, socket_dir, root / "tls")
+        )
+        server = Postgres(
+            root=root,
+            bin_dir=bin_dir,
+            port=port,
+            password=password,
+            admin_password=admin_password,
+            ca_file=ca_file,
+            wrong_ca_file=wrong_ca,
+            socket_dir=socket_dir,
+            log_path=log_path,
+            _run_as=run_as,
+        )
         start = subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-l",
-             str(log_path), "-w", "-t", str(_STARTUP_TIMEOUT), "-s"],
-            capture_output=True, text=True, timeout=_STARTUP_TIMEOUT + 30, check=False,
-            start_new_session=True)
+            [
+                *run_as,
+                str(bin_dir / "pg_ctl"),
+                "start",
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log_path),
+                "-w",
+                "-t",
+                str(_STARTUP_TIMEOUT),
+                "-s",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=_STARTUP_TIMEOUT + 30,
+            check=False,
+            start_new_session=True,
+        )
         if start.returncode == 0:
             atexit.register(server.stop)
             try:

@@ -16,8 +16,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PURE = ("syncd.lapses", "syncd.suggest", "syncd.notify.wording", "syncd.notify.base",
-        "syncd.notify.command", "syncd.notify.log", "syncd.rules", "syncd.digest", "syncd.meetings")
+PURE = (
+    "syncd.lapses",
+    "syncd.suggest",
+    "syncd.notify.wording",
+    "syncd.notify.base",
+    "syncd.notify.command",
+    "syncd.notify.log",
+    "syncd.rules",
+    "syncd.digest",
+    "syncd.meetings",
+)
 FORBIDDEN_IN_PURE = ("syncd.store", "syncd.models", "syncd.schema", "sqlalchemy")
 PROJECT = ("syncd", "connectors")
 
@@ -37,7 +46,7 @@ def _imports(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against the file's package
-                package = path.relative_to(ROOT).with_suffix("").parts[:-node.level]
+                package = path.relative_to(ROOT).with_suffix("").parts[: -node.level]
                 base = ".".join((*package, node.module) if node.module else package)
             else:
                 base = node.module or ""
@@ -52,19 +61,33 @@ def _names(found: set[str], prefixes: tuple[str, ...]) -> set[str]:
 
 @pytest.mark.parametrize("module", PURE)
 def test_pure_layer_does_not_load_sqlalchemy(module: str) -> None:
-    code = (f"import sys, {module}\n"
-            "bad = sorted(m for m in sys.modules if m == 'sqlalchemy' or m == 'syncd.store')\n"
-            "print(','.join(bad))\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=True)
+    code = (
+        f"import sys, {module}\n"
+        "bad = sorted(m for m in sys.modules if m == 'sqlalchemy' or m == 'syncd.store')\n"
+        "print(','.join(bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == ""
 
 
 def test_the_checker_sees_a_forbidden_import() -> None:
     """The subprocess check is not vacuous: the store does load SQLAlchemy."""
     code = "import sys, syncd.store; print('sqlalchemy' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == "True"
 
 

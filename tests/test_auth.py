@@ -12,10 +12,12 @@ from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import day, imap_account, make_env, message
 
 
-def test_auth_checks_and_stores_the_password(tmp_path: Path, dovecot: Dovecot,
-                                             imap_user: ImapUser, test_keyring: Path) -> None:
-    dovecot.append(imap_user.username, "INBOX", message("a@example.org", "me@example.com",
-                                                        date=day(1)))
+def test_auth_checks_and_stores_the_password(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, test_keyring: Path
+) -> None:
+    dovecot.append(
+        imap_user.username, "INBOX", message("a@example.org", "me@example.com", date=day(1))
+    )
     env = make_env(tmp_path, imap_account(dovecot, imap_user, password_command=None))
     no_password = env.run("sync", "--once")
     assert no_password.exit_code == 1 and "run 'weakties auth mail'" in no_password.stderr
@@ -33,8 +35,9 @@ def test_auth_checks_and_stores_the_password(tmp_path: Path, dovecot: Dovecot,
     assert imap_user.password not in env.config.read_text()
 
 
-def test_no_usable_keyring_names_password_command(tmp_path: Path, dovecot: Dovecot,
-                                                  imap_user: ImapUser) -> None:
+def test_no_usable_keyring_names_password_command(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(FailKeyring())
     try:

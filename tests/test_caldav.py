@@ -37,46 +37,93 @@ ME = frozenset({"me@example.org"})
 # A selection of the rule cases of tests/test_meetings.py, as resources on a server.
 CASES: dict[str, bytes] = {
     "organizer": cal(vevent("organizer")),
-    "attendee": cal(vevent("attendee", organizer="ORGANIZER;CN=Ann:mailto:ann@example.org",
-                           attendees=("ATTENDEE;PARTSTAT=ACCEPTED:MAILTO:ME+cal@Example.org",))),
-    "declined-by-me": cal(vevent("declined-by-me", organizer="mailto:ann@example.org",
-                                 attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org",))),
-    "declined-by-them": cal(vevent("declined-by-them", attendees=(
-        "ATTENDEE;PARTSTAT=DECLINED:mailto:dee@example.org", "mailto:carl@example.org"))),
+    "attendee": cal(
+        vevent(
+            "attendee",
+            organizer="ORGANIZER;CN=Ann:mailto:ann@example.org",
+            attendees=("ATTENDEE;PARTSTAT=ACCEPTED:MAILTO:ME+cal@Example.org",),
+        )
+    ),
+    "declined-by-me": cal(
+        vevent(
+            "declined-by-me",
+            organizer="mailto:ann@example.org",
+            attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org",),
+        )
+    ),
+    "declined-by-them": cal(
+        vevent(
+            "declined-by-them",
+            attendees=(
+                "ATTENDEE;PARTSTAT=DECLINED:mailto:dee@example.org",
+                "mailto:carl@example.org",
+            ),
+        )
+    ),
     "cancelled": cal(vevent("cancelled", extra="STATUS:CANCELLED")),
-    "room": cal(vevent("room", attendees=("ATTENDEE;CUTYPE=ROOM:mailto:room@example.org",
-                                          "mailto:rita@example.org"))),
+    "room": cal(
+        vevent(
+            "room",
+            attendees=("ATTENDEE;CUTYPE=ROOM:mailto:room@example.org", "mailto:rita@example.org"),
+        )
+    ),
     "no-attendees": cal(vevent("no-attendees", attendees=())),
     "crowd": cal(vevent("crowd", attendees=tuple(f"mailto:c{n}@example.org" for n in range(9)))),
     "at-max": cal(vevent("at-max", attendees=tuple(f"mailto:m{n}@example.org" for n in range(8)))),
     "future": cal(vevent("future", start="20270105T100000Z", end="20270105T110000Z")),
     "all-day": cal(vevent("all-day", start="DTSTART;VALUE=DATE:20261120", end=None)),
     "floating": cal(vevent("floating", start="20260701T100000", end="20260701T110000")),
-    "dst": cal(vevent("dst", start="DTSTART;TZID=Europe/Berlin:20261020T090000",
-                      end="DTEND;TZID=Europe/Berlin:20261020T100000",
-                      extra="RRULE:FREQ=WEEKLY;COUNT=3")),
+    "dst": cal(
+        vevent(
+            "dst",
+            start="DTSTART;TZID=Europe/Berlin:20261020T090000",
+            end="DTEND;TZID=Europe/Berlin:20261020T100000",
+            extra="RRULE:FREQ=WEEKLY;COUNT=3",
+        )
+    ),
     "recurring": cal(
-        vevent("recurring", start="20240105T090000Z", end="20240105T100000Z",
-               extra="RRULE:FREQ=MONTHLY;COUNT=30\nEXDATE:20240205T090000Z"),
-        vevent("recurring", start="20270301T090000Z", end="20270301T100000Z",
-               extra="RECURRENCE-ID:20240305T090000Z"),
-        vevent("recurring", start="20240405T090000Z", end="20240405T100000Z",
-               extra="RECURRENCE-ID:20240405T090000Z\nSTATUS:CANCELLED"),
-        vevent("recurring", start="20240505T090000Z", end="20240505T100000Z",
-               attendees=("mailto:newcomer@example.org",),
-               extra="RECURRENCE-ID:20240505T090000Z"),
+        vevent(
+            "recurring",
+            start="20240105T090000Z",
+            end="20240105T100000Z",
+            extra="RRULE:FREQ=MONTHLY;COUNT=30\nEXDATE:20240205T090000Z",
+        ),
+        vevent(
+            "recurring",
+            start="20270301T090000Z",
+            end="20270301T100000Z",
+            extra="RECURRENCE-ID:20240305T090000Z",
+        ),
+        vevent(
+            "recurring",
+            start="20240405T090000Z",
+            end="20240405T100000Z",
+            extra="RECURRENCE-ID:20240405T090000Z\nSTATUS:CANCELLED",
+        ),
+        vevent(
+            "recurring",
+            start="20240505T090000Z",
+            end="20240505T100000Z",
+            attendees=("mailto:newcomer@example.org",),
+            extra="RECURRENCE-ID:20240505T090000Z",
+        ),
     ),
 }
 
 
-def settings(server: DavServer, user: DavUser, url: str | None = None,
-             **kw: Any) -> CaldavSettings:
-    return CaldavSettings(url=url or server.home_url(user), username=user.username,
-                          ca_file=str(server.ca_file), timeout=20, **kw)
+def settings(server: DavServer, user: DavUser, url: str | None = None, **kw: Any) -> CaldavSettings:
+    return CaldavSettings(
+        url=url or server.home_url(user),
+        username=user.username,
+        ca_file=str(server.ca_file),
+        timeout=20,
+        **kw,
+    )
 
 
-def sync(conn: CaldavConnector, state: dict[str, dict[str, Any]]
-         ) -> tuple[list[EventRecord], list[str]]:
+def sync(
+    conn: CaldavConnector, state: dict[str, dict[str, Any]]
+) -> tuple[list[EventRecord], list[str]]:
     """One pass; updates ``state`` as the store would (an empty scope is forgotten)."""
     return event_pass(conn, state)
 
@@ -89,8 +136,9 @@ def key(found: list[Any]) -> list[tuple[str, str, datetime]]:
     return sorted((i.address, i.dedupe_key, i.at) for i in found)
 
 
-def test_full_sync_from_the_home_counts_as_the_rules_say(dav_server: DavServer,
-                                                          dav_user: DavUser) -> None:
+def test_full_sync_from_the_home_counts_as_the_rules_say(
+    dav_server: DavServer, dav_user: DavUser
+) -> None:
     work = dav_server.make_calendar(dav_user, "Work")
     family = dav_server.make_calendar(dav_user, "Family")
     dav_server.make_calendar(dav_user, "Tasks", components=("VTODO",))
@@ -105,8 +153,9 @@ def test_full_sync_from_the_home_counts_as_the_rules_say(dav_server: DavServer,
     assert sorted(e.uid for e in events if e.calendar == "Work") == sorted(CASES)
     work_path = work.split("localhost", 1)[1].split(":", 1)[-1]
     assert all(e.href.endswith(".ics") and e.etag for e in events)
-    assert any(e.href.endswith("/organizer.ics") and work_path.split("/", 1)[1] in e.href
-               for e in events)
+    assert any(
+        e.href.endswith("/organizer.ics") and work_path.split("/", 1)[1] in e.href for e in events
+    )
     expected = met([r for data in CASES.values() for r in local(data)], ME, now=NOW, tz=TZ)
     got = met(events, ME, now=NOW, tz=TZ)
     assert key(got) == key(expected)
@@ -140,10 +189,18 @@ def test_changes_and_deletions_are_reported(dav_server: DavServer, dav_user: Dav
     with connect(settings(dav_server, dav_user), dav_user.password) as conn:
         assert len(sync(conn, state)[0]) == 6
     dav_server.put(dav_user, work, "e1.ics", cal(vevent("e1", extra="STATUS:CANCELLED")))
-    dav_server.put(dav_user, work, "e2.ics", cal(vevent("e2", start="20270101T100000Z",
-                                                        end="20270101T110000Z")))
-    dav_server.put(dav_user, work, "e3.ics", cal(vevent("e3", attendees=(
-        "mailto:bob@example.org", "mailto:zoe@example.org"))))
+    dav_server.put(
+        dav_user,
+        work,
+        "e2.ics",
+        cal(vevent("e2", start="20270101T100000Z", end="20270101T110000Z")),
+    )
+    dav_server.put(
+        dav_user,
+        work,
+        "e3.ics",
+        cal(vevent("e3", attendees=("mailto:bob@example.org", "mailto:zoe@example.org"))),
+    )
     dav_server.delete(dav_user, work + "e4.ics")
     dav_server.put(dav_user, work, "new.ics", cal(vevent("new")))
     with connect(settings(dav_server, dav_user), dav_user.password) as conn:
@@ -151,8 +208,11 @@ def test_changes_and_deletions_are_reported(dav_server: DavServer, dav_user: Dav
     assert sorted(e.uid for e in events) == ["e1", "e2", "e3", "new"]  # only those fetched
     assert [r.rsplit("/", 1)[-1] for r in removed] == ["e4.ics"]
     found = met(events, ME, now=NOW, tz=TZ)
-    assert sorted(i.address for i in found) == ["bob@example.org", "bob@example.org",
-                                                "zoe@example.org"]  # e3 and new
+    assert sorted(i.address for i in found) == [
+        "bob@example.org",
+        "bob@example.org",
+        "zoe@example.org",
+    ]  # e3 and new
     with connect(settings(dav_server, dav_user), dav_user.password) as conn:
         assert sync(conn, state) == ([], [])
 
@@ -183,8 +243,7 @@ def test_etag_fallback_without_sync_tokens(dav_server: DavServer, dav_user: DavU
     assert [r.rsplit("/", 1)[-1] for r in removed] == ["e2.ics"]
 
 
-def test_one_calendar_url_and_calendars_by_name(dav_server: DavServer,
-                                                dav_user: DavUser) -> None:
+def test_one_calendar_url_and_calendars_by_name(dav_server: DavServer, dav_user: DavUser) -> None:
     work = dav_server.make_calendar(dav_user, "Work")
     family = dav_server.make_calendar(dav_user, "Family")
     dav_server.put(dav_user, work, "w.ics", cal(vevent("w")))
@@ -193,13 +252,16 @@ def test_one_calendar_url_and_calendars_by_name(dav_server: DavServer,
         assert [e.uid for e in sync(conn, {})[0]] == ["f"]
     with connect(settings(dav_server, dav_user, calendars=["Work"]), dav_user.password) as conn:
         assert [(e.uid, e.calendar) for e in sync(conn, {})[0]] == [("w", "Work")]
-    with connect(settings(dav_server, dav_user, calendars=["Nope"]), dav_user.password) as conn, \
-            pytest.raises(ConnectorError, match="no calendar named 'Nope'"):
+    with (
+        connect(settings(dav_server, dav_user, calendars=["Nope"]), dav_user.password) as conn,
+        pytest.raises(ConnectorError, match="no calendar named 'Nope'"),
+    ):
         sync(conn, {})
 
 
-def test_a_deleted_calendar_takes_its_events_along(dav_server: DavServer,
-                                                   dav_user: DavUser) -> None:
+def test_a_deleted_calendar_takes_its_events_along(
+    dav_server: DavServer, dav_user: DavUser
+) -> None:
     work = dav_server.make_calendar(dav_user, "Work")
     gone = dav_server.make_calendar(dav_user, "Gone")
     dav_server.put(dav_user, work, "w.ics", cal(vevent("w")))
@@ -215,16 +277,21 @@ def test_a_deleted_calendar_takes_its_events_along(dav_server: DavServer,
     assert gone_path not in state
 
 
-def test_malformed_resource_is_skipped_with_one_warning(dav_server: DavServer, dav_user: DavUser,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_resource_is_skipped_with_one_warning(
+    dav_server: DavServer, dav_user: DavUser, caplog: pytest.LogCaptureFixture
+) -> None:
     if dav_server.kind == "radicale":
-        pytest.skip("Radicale refuses malformed iCalendar at PUT (400) and does not serve "
-                    "a broken file from its store: nothing malformed reaches a client")
+        pytest.skip(
+            "Radicale refuses malformed iCalendar at PUT (400) and does not serve "
+            "a broken file from its store: nothing malformed reaches a client"
+        )
     work = dav_server.make_calendar(dav_user, "Work")
     dav_server.put(dav_user, work, "good.ics", cal(vevent("good")))
     dav_server.put(dav_user, work, "bad.ics", cal(vevent("bad", start="DTSTART:2026garbage")))
-    with caplog.at_level(logging.WARNING), \
-            connect(settings(dav_server, dav_user), dav_user.password) as conn:
+    with (
+        caplog.at_level(logging.WARNING),
+        connect(settings(dav_server, dav_user), dav_user.password) as conn,
+    ):
         events, removed = sync(conn, {})
     assert [e.uid for e in events] == ["good"]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -272,8 +339,9 @@ def test_a_server_root_url_finds_the_home(dav_server: DavServer, dav_user: DavUs
         assert [(e.uid, e.calendar) for e in sync(conn, {})[0]] == [("w", "Work")]
 
 
-def test_an_expired_sync_token_reads_the_calendar_again(dav_server: DavServer,
-                                                        dav_user: DavUser) -> None:
+def test_an_expired_sync_token_reads_the_calendar_again(
+    dav_server: DavServer, dav_user: DavUser
+) -> None:
     work = dav_server.make_calendar(dav_user, "Work")
     dav_server.put(dav_user, work, "a.ics", cal(vevent("a")))
     state: dict[str, dict[str, Any]] = {}

@@ -20,10 +20,23 @@ HOSTILE = '$(touch pwned); <a href="http://evil">Bob</a> `id`'
 
 def command_env(tmp_path: Path, command: list[str] | None = None, extra: str = "") -> Env:
     told = tmp_path / "told.jsonl"
-    command = command or [sys.executable, "-c", RECORDER, str(told), "{name}", "{email}",
-                          "{days}", "{direction}", "{kind}", "{count}"]
-    return make_env(tmp_path, extra=f'[defaults]\ncadence = "90d"\n[notify]\nbackend = "command"\n'
-                                    f"command = {json.dumps(command)}\n{extra}")
+    command = command or [
+        sys.executable,
+        "-c",
+        RECORDER,
+        str(told),
+        "{name}",
+        "{email}",
+        "{days}",
+        "{direction}",
+        "{kind}",
+        "{count}",
+    ]
+    return make_env(
+        tmp_path,
+        extra=f'[defaults]\ncadence = "90d"\n[notify]\nbackend = "command"\n'
+        f"command = {json.dumps(command)}\n{extra}",
+    )
 
 
 def add_lapsed(env: Env, name: str, email: str, days: int = 100) -> None:
@@ -42,14 +55,14 @@ def test_command_backend_tells_once_with_every_placeholder(tmp_path: Path) -> No
         "  You were last in touch with Priya 3 months ago.",
     ]
     assert lines(tmp_path / "told.jsonl") == [
-        ["Priya", "priya@example.org", "100", "touch", "lapse", "1"]]
+        ["Priya", "priya@example.org", "100", "touch", "lapse", "1"]
+    ]
     second = env.run("check-lapses")
     assert second.stdout == "Nobody to tell about.\n"
     assert len(lines(tmp_path / "told.jsonl")) == 1  # told once
 
 
-def test_command_gets_text_from_mail_as_one_argument_never_through_a_shell(
-        tmp_path: Path) -> None:
+def test_command_gets_text_from_mail_as_one_argument_never_through_a_shell(tmp_path: Path) -> None:
     env = command_env(tmp_path)
     add_lapsed(env, HOSTILE, "bob@example.org")
     result = env.run("check-lapses")
@@ -74,8 +87,11 @@ def test_a_failing_command_is_an_error_and_is_tried_again(tmp_path: Path) -> Non
     add_lapsed(env, "Priya", "priya@example.org")
     first = env.run("check-lapses")
     assert first.exit_code == 1
-    assert first.stderr.strip().splitlines()[-1].startswith(
-        "weakties: error: could not deliver through the command backend")
+    assert (
+        first.stderr.strip()
+        .splitlines()[-1]
+        .startswith("weakties: error: could not deliver through the command backend")
+    )
     assert "Traceback" not in first.output
     again = env.run("check-lapses")
     assert again.exit_code == 1  # not recorded as told: it is tried again
@@ -119,13 +135,19 @@ def test_log_backend(tmp_path: Path) -> None:
 def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
     for extra, expected in (
         ('[notify]\nbackend = "command"\n', "notify.command: required when backend"),
-        ('[notify]\nbackend = "command"\ncommand = ["x", "{nmae}"]\n',
-         "notify.command: unknown placeholder {nmae}"),
+        (
+            '[notify]\nbackend = "command"\ncommand = ["x", "{nmae}"]\n',
+            "notify.command: unknown placeholder {nmae}",
+        ),
         ('[notify]\nquiet_hours = "late"\n', 'notify.quiet_hours: expected "HH:MM-HH:MM"'),
-        ('[notify]\nreply_after = "never"\n',
-         "notify.reply_after: expected a duration such as '90d' or \"off\""),
-        ('[daemon]\npoll_interval = "0s"\n',
-         "daemon.poll_interval: must be between 1 second and 1 day"),
+        (
+            '[notify]\nreply_after = "never"\n',
+            "notify.reply_after: expected a duration such as '90d' or \"off\"",
+        ),
+        (
+            '[daemon]\npoll_interval = "0s"\n',
+            "daemon.poll_interval: must be between 1 second and 1 day",
+        ),
         ('[daemon]\npoll_intreval = "5min"\n', "daemon.poll_intreval: unknown key"),
     ):
         result = make_env(tmp_path, extra=extra).run("check-lapses")
@@ -137,23 +159,34 @@ def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
 def test_reply_owed_names_their_subject_and_ends_with_a_reply(tmp_path: Path) -> None:
     from syncd.model import Direction, Interaction
 
-    env = command_env(tmp_path, [sys.executable, "-c", RECORDER, str(tmp_path / "told.jsonl"),
-                                 "{kind}", "{body}"])
+    env = command_env(
+        tmp_path, [sys.executable, "-c", RECORDER, str(tmp_path / "told.jsonl"), "{kind}", "{body}"]
+    )
     assert env.run("contact", "add", "Priya", "--email", "priya@example.org").exit_code == 0
     store = open_store(f"sqlite:///{env.db}")
     now = datetime.now(UTC)
 
     def mail(direction: Direction, days: int, key: str) -> Interaction:
-        return Interaction(address="priya@example.org", name="Priya", direction=direction,
-                           at=now - timedelta(days=days), folder="INBOX", message_id=key,
-                           subject="Dinner <b>next</b> week?", dedupe_key=key)
+        return Interaction(
+            address="priya@example.org",
+            name="Priya",
+            direction=direction,
+            at=now - timedelta(days=days),
+            folder="INBOX",
+            message_id=key,
+            subject="Dinner <b>next</b> week?",
+            dedupe_key=key,
+        )
 
     try:
         store.save_batch("mail", [mail(Direction.RECEIVED, 21, "<r1>")], {}, now)
         assert env.run("check-lapses").exit_code == 0
-        assert lines(tmp_path / "told.jsonl") == [[
-            "reply", "Priya wrote 3 weeks ago and you have not replied: "
-                     "“Dinner <b>next</b> week?”"]]
+        assert lines(tmp_path / "told.jsonl") == [
+            [
+                "reply",
+                "Priya wrote 3 weeks ago and you have not replied: “Dinner <b>next</b> week?”",
+            ]
+        ]
         store.save_batch("mail", [mail(Direction.SENT, 1, "<s1>")], {}, now)
         assert env.run("check-lapses").stdout == "Nobody to tell about.\n"
     finally:

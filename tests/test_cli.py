@@ -16,8 +16,11 @@ from tests.helpers import Env, make_env
 
 @pytest.fixture
 def env(tmp_path: Path) -> Env:
-    return make_env(tmp_path, identity=("me@example.com",),
-                    extra='[defaults]\ncadence = "90d"\n[tags.family]\ncadence = "14d"\n')
+    return make_env(
+        tmp_path,
+        identity=("me@example.com",),
+        extra='[defaults]\ncadence = "90d"\n[tags.family]\ncadence = "14d"\n',
+    )
 
 
 def ok(env: Env, *args: str) -> str:
@@ -27,19 +30,51 @@ def ok(env: Env, *args: str) -> str:
 
 
 def test_contacts_round_trip(env: Env) -> None:
-    ok(env, "contact", "add", "Priya", "--email", "priya@example.org", "--email",
-       "p@work.example", "--cadence", "6mo", "--tag", "mentors")
+    ok(
+        env,
+        "contact",
+        "add",
+        "Priya",
+        "--email",
+        "priya@example.org",
+        "--email",
+        "p@work.example",
+        "--cadence",
+        "6mo",
+        "--tag",
+        "mentors",
+    )
     ok(env, "contact", "add", "Mum", "--email", "mum@example.net", "--tag", "family")
     listed = env.json("contact", "list")
     assert listed == [
         {"name": "Mum", "emails": ["mum@example.net"], "tags": ["family"], "cadence_days": None},
-        {"name": "Priya", "emails": ["priya@example.org", "p@work.example"], "tags": ["mentors"],
-         "cadence_days": 180}]
-    ok(env, "contact", "edit", "priya", "--name", "Priya Patel", "--remove-email",
-       "p@work.example", "--cadence", "default", "--add-tag", "work")
+        {
+            "name": "Priya",
+            "emails": ["priya@example.org", "p@work.example"],
+            "tags": ["mentors"],
+            "cadence_days": 180,
+        },
+    ]
+    ok(
+        env,
+        "contact",
+        "edit",
+        "priya",
+        "--name",
+        "Priya Patel",
+        "--remove-email",
+        "p@work.example",
+        "--cadence",
+        "default",
+        "--add-tag",
+        "work",
+    )
     [priya] = [c for c in env.json("contact", "list") if c["name"] == "Priya Patel"]
     assert (priya["emails"], priya["cadence_days"], priya["tags"]) == (
-        ["priya@example.org"], None, ["mentors", "work"])
+        ["priya@example.org"],
+        None,
+        ["mentors", "work"],
+    )
     ok(env, "contact", "rm", "Mum")
     assert [c["name"] for c in env.json("contact", "list")] == ["Priya Patel"]
 
@@ -70,24 +105,38 @@ def test_status_cadence_touch_and_snooze(env: Env) -> None:
     assert shown["interactions"][0]["subject"] == "call"
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "often"), 2,
-     "bad duration 'often'"),
-    (("contact", "add", "X", "--email", "nope"), 1, "not an e-mail address: 'nope'"),
-    (("contact", "show", "Nobody"), 1, "no contact named 'Nobody'"),
-    (("touch", "Nobody"), 1, "no contact named 'Nobody'"),
-    (("snooze", "Nobody", "3d"), 1, "no contact named 'Nobody'"),
-    (("touch", "Nobody", "--at", "last tuesday"), 2, "not an ISO 8601 time"),
-    (("sync", "--once"), 2, "no [[account]] configured"),
-    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "0d"), 2,
-     "must be between 1 day and 100 years"),
-    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "10000y"), 2,
-     "is too long"),
-    (("contact", "add", "X", "--email", "x@example.org", "--cadence", "6m"), 2,
-     "use 'min' for minutes or 'mo' for months"),
-])
-def test_user_errors_are_one_line(env: Env, args: tuple[str, ...], code: int,
-                                  message: str) -> None:
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (
+            ("contact", "add", "X", "--email", "x@example.org", "--cadence", "often"),
+            2,
+            "bad duration 'often'",
+        ),
+        (("contact", "add", "X", "--email", "nope"), 1, "not an e-mail address: 'nope'"),
+        (("contact", "show", "Nobody"), 1, "no contact named 'Nobody'"),
+        (("touch", "Nobody"), 1, "no contact named 'Nobody'"),
+        (("snooze", "Nobody", "3d"), 1, "no contact named 'Nobody'"),
+        (("touch", "Nobody", "--at", "last tuesday"), 2, "not an ISO 8601 time"),
+        (("sync", "--once"), 2, "no [[account]] configured"),
+        (
+            ("contact", "add", "X", "--email", "x@example.org", "--cadence", "0d"),
+            2,
+            "must be between 1 day and 100 years",
+        ),
+        (
+            ("contact", "add", "X", "--email", "x@example.org", "--cadence", "10000y"),
+            2,
+            "is too long",
+        ),
+        (
+            ("contact", "add", "X", "--email", "x@example.org", "--cadence", "6m"),
+            2,
+            "use 'min' for minutes or 'mo' for months",
+        ),
+    ],
+)
+def test_user_errors_are_one_line(env: Env, args: tuple[str, ...], code: int, message: str) -> None:
     result = env.run(*args)
     assert result.exit_code == code
     assert message in result.stderr and "Traceback" not in result.output
@@ -95,8 +144,7 @@ def test_user_errors_are_one_line(env: Env, args: tuple[str, ...], code: int,
 
 def test_durations_out_of_range_change_nothing(env: Env) -> None:
     ok(env, "contact", "add", "Priya", "--email", "priya@example.org", "--cadence", "6mo")
-    for args in (("contact", "edit", "Priya", "--cadence", "0d"),
-                 ("snooze", "Priya", "100000y")):
+    for args in (("contact", "edit", "Priya", "--cadence", "0d"), ("snooze", "Priya", "100000y")):
         result = env.run(*args)
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     [priya] = env.json("status")
@@ -108,19 +156,30 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     command = [exe] if exe else [sys.executable, "-m", "syncd"]
     config = tmp_path / "config.toml"
     config.write_text("[defaults]\ncadence = 'nonsense'\n")
-    environ = {**os.environ, "WEAKTIES_CONFIG": str(config),
-               "WEAKTIES_DB": f"sqlite:///{tmp_path}/w.db"}
+    environ = {
+        **os.environ,
+        "WEAKTIES_CONFIG": str(config),
+        "WEAKTIES_DB": f"sqlite:///{tmp_path}/w.db",
+    }
     bad = subprocess.run([*command, "status"], env=environ, capture_output=True, text=True)
     assert bad.returncode == 2
-    assert bad.stderr == (f"weakties: error: {config}: defaults.cadence: bad duration "
-                          "'nonsense' (use e.g. '90d', '15min', '6 months'; units s, min, h, d, "
-                          "w, mo, y)\n")
+    assert bad.stderr == (
+        f"weakties: error: {config}: defaults.cadence: bad duration "
+        "'nonsense' (use e.g. '90d', '15min', '6 months'; units s, min, h, d, "
+        "w, mo, y)\n"
+    )
     config.write_text("")
-    added = subprocess.run([*command, "contact", "add", "A", "--email", "a@example.org"],
-                           env=environ, capture_output=True, text=True)
+    added = subprocess.run(
+        [*command, "contact", "add", "A", "--email", "a@example.org"],
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
     assert added.returncode == 0, added.stderr
-    assert "A" in subprocess.run([*command, "status"], env=environ, capture_output=True,
-                                 text=True).stdout
+    assert (
+        "A"
+        in subprocess.run([*command, "status"], env=environ, capture_output=True, text=True).stdout
+    )
 
 
 def test_status_says_when_a_reply_is_owed(env: Env) -> None:
@@ -129,10 +188,23 @@ def test_status_says_when_a_reply_is_owed(env: Env) -> None:
 
     now = datetime.now(UTC)
     store = open_store(f"sqlite:///{env.db}")
-    store.save_batch("mail", [Interaction(
-        address="ta@uni.example", name="Old TA", direction=Direction.RECEIVED,
-        at=now - timedelta(days=25), dedupe_key="mid:<1@x>", message_id="<1@x>",
-        subject="Paper draft", folder="INBOX")], {}, now)
+    store.save_batch(
+        "mail",
+        [
+            Interaction(
+                address="ta@uni.example",
+                name="Old TA",
+                direction=Direction.RECEIVED,
+                at=now - timedelta(days=25),
+                dedupe_key="mid:<1@x>",
+                message_id="<1@x>",
+                subject="Paper draft",
+                folder="INBOX",
+            )
+        ],
+        {},
+        now,
+    )
     store.close()
     ok(env, "contact", "add", "Old TA", "--email", "ta@uni.example", "--cadence", "1y")
     [ta] = env.json("status")

@@ -30,10 +30,21 @@ RECORDER = "import json, sys; open(sys.argv[1], 'a').write(json.dumps(sys.argv[2
 
 
 def notify_section(told: Path, extra: str = "") -> str:
-    command = [sys.executable, "-c", RECORDER, str(told), "{name}", "{email}", "{days}",
-               "{direction}", "{kind}"]
-    return (f'[daemon]\npoll_interval = "1s"\nmax_backoff = "2s"\n'
-            f'[notify]\nbackend = "command"\ncommand = {json.dumps(command)}\n{extra}')
+    command = [
+        sys.executable,
+        "-c",
+        RECORDER,
+        str(told),
+        "{name}",
+        "{email}",
+        "{days}",
+        "{direction}",
+        "{kind}",
+    ]
+    return (
+        f'[daemon]\npoll_interval = "1s"\nmax_backoff = "2s"\n'
+        f'[notify]\nbackend = "command"\ncommand = {json.dumps(command)}\n{extra}'
+    )
 
 
 class Daemon:
@@ -41,16 +52,24 @@ class Daemon:
 
     def __init__(self, env: Env, tmp_path: Path, extra_env: dict[str, str] | None = None) -> None:
         self.log = tmp_path / "daemon.log"
-        environ = {k: v for k, v in os.environ.items()
-                   if k not in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET",
-                                "DBUS_SESSION_BUS_ADDRESS")}
-        environ.update({"WEAKTIES_DB": f"sqlite:///{env.db}", "PYTHONUNBUFFERED": "1",
-                        **(extra_env or {})})
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if k
+            not in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET", "DBUS_SESSION_BUS_ADDRESS")
+        }
+        environ.update(
+            {"WEAKTIES_DB": f"sqlite:///{env.db}", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        )
         with open(self.log, "wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "syncd", "--config", str(env.config), "daemon"],
-                cwd=ROOT, env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err)
+                cwd=ROOT,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -61,8 +80,9 @@ class Daemon:
             if result := condition():
                 return result
             if self.process.poll() is not None:
-                raise AssertionError(f"daemon exited ({self.process.returncode}) before {what}:\n"
-                                     + self.output())
+                raise AssertionError(
+                    f"daemon exited ({self.process.returncode}) before {what}:\n" + self.output()
+                )
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}:\n{self.output()}")
 
@@ -105,18 +125,29 @@ def db_is_consistent(db: Path) -> None:
 
 
 def test_daemon_syncs_tells_picks_up_new_mail_and_stops_on_sigterm(
-        tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, daemons: list[Daemon]) -> None:
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, daemons: list[Daemon]
+) -> None:
     me, u = imap_user.username, imap_user.username
     old = datetime.now(UTC) - timedelta(days=200)
-    dovecot.append(u, "Sent", message(me, "Priya <priya@example.org>", date=old,
-                                      message_id="<p1@x>"), old)
-    dovecot.append(u, "INBOX", message("Carol <carol@example.org>", me,
-                                       date=datetime.now(UTC), message_id="<c1@x>"))
+    dovecot.append(
+        u, "Sent", message(me, "Priya <priya@example.org>", date=old, message_id="<p1@x>"), old
+    )
+    dovecot.append(
+        u,
+        "INBOX",
+        message("Carol <carol@example.org>", me, date=datetime.now(UTC), message_id="<c1@x>"),
+    )
     told = tmp_path / "told.jsonl"
-    env = make_env(tmp_path, imap_account(dovecot, imap_user, "good"),
-                   extra=notify_section(told) + '[defaults]\ncadence = "90d"\n')
-    for name, email in (("Priya", "priya@example.org"), ("Carol", "carol@example.org"),
-                        ("Dan", "dan@example.org")):
+    env = make_env(
+        tmp_path,
+        imap_account(dovecot, imap_user, "good"),
+        extra=notify_section(told) + '[defaults]\ncadence = "90d"\n',
+    )
+    for name, email in (
+        ("Priya", "priya@example.org"),
+        ("Carol", "carol@example.org"),
+        ("Dan", "dan@example.org"),
+    ):
         assert env.run("contact", "add", name, "--email", email).exit_code == 0
 
     daemon = Daemon(env, tmp_path)
@@ -127,8 +158,11 @@ def test_daemon_syncs_tells_picks_up_new_mail_and_stops_on_sigterm(
     assert received(env, "Carol") is not None
 
     # new mail while it runs is picked up at the next poll
-    dovecot.append(u, "INBOX", message("Dan <dan@example.org>", me, date=datetime.now(UTC),
-                                       message_id="<d1@x>"))
+    dovecot.append(
+        u,
+        "INBOX",
+        message("Dan <dan@example.org>", me, date=datetime.now(UTC), message_id="<d1@x>"),
+    )
     daemon.wait_for("the new message to be stored", lambda: received(env, "Dan"))
     assert lines(told) == [["Priya", "priya@example.org", "200", "sent", "lapse"]]  # once
 
@@ -142,23 +176,35 @@ def test_daemon_syncs_tells_picks_up_new_mail_and_stops_on_sigterm(
 
 
 def test_a_failing_account_backs_off_while_the_other_keeps_syncing(
-        tmp_path: Path, dovecot: Dovecot, daemons: list[Daemon]) -> None:
+    tmp_path: Path, dovecot: Dovecot, daemons: list[Daemon]
+) -> None:
     good, bad = dovecot.new_user(), dovecot.new_user()
-    env = make_env(tmp_path, imap_account(dovecot, good, "good"),
-                   imap_account(dovecot, bad, "bad", password="wrong password"),
-                   extra=notify_section(tmp_path / "told.jsonl"))
+    env = make_env(
+        tmp_path,
+        imap_account(dovecot, good, "good"),
+        imap_account(dovecot, bad, "bad", password="wrong password"),
+        extra=notify_section(tmp_path / "told.jsonl"),
+    )
     assert env.run("contact", "add", "Erin", "--email", "erin@example.org").exit_code == 0
     assert env.run("contact", "add", "Finn", "--email", "finn@example.org").exit_code == 0
     daemon = Daemon(env, tmp_path)
     daemons.append(daemon)
     daemon.wait_for("the bad account to fail twice", lambda: "failed 2 time(s)" in daemon.output())
     for name in ("Erin", "Finn"):  # mail arriving after the failures still comes in
-        dovecot.append(good.username, "INBOX",
-                       message(f"{name} <{name.lower()}@example.org>", good.username,
-                               date=datetime.now(UTC), message_id=f"<{name}@x>"))
+        dovecot.append(
+            good.username,
+            "INBOX",
+            message(
+                f"{name} <{name.lower()}@example.org>",
+                good.username,
+                date=datetime.now(UTC),
+                message_id=f"<{name}@x>",
+            ),
+        )
         daemon.wait_for(f"{name}'s mail", lambda n=name: received(env, n))
-    daemon.wait_for("the bad account to keep failing",
-                    lambda: "failed 3 time(s)" in daemon.output())
+    daemon.wait_for(
+        "the bad account to keep failing", lambda: "failed 3 time(s)" in daemon.output()
+    )
     out = daemon.output()
     assert "bad: " in out and "wrong password" not in out  # never a secret in the log
     code, took = daemon.stop(signal.SIGINT)
@@ -166,15 +212,32 @@ def test_a_failing_account_backs_off_while_the_other_keeps_syncing(
 
 
 def test_sigterm_during_a_long_sync_leaves_only_whole_batches(
-        tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, daemons: list[Daemon]) -> None:
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, daemons: list[Daemon]
+) -> None:
     u = imap_user.username
     start = datetime.now(UTC) - timedelta(days=30)
     count = 2500  # five batches of 500
-    dovecot.bulk_append(u, "INBOX", (
-        (message(f"p{i} <p{i}@example.org>", u, date=start + timedelta(minutes=i),
-                 message_id=f"<m{i}@x>"), start + timedelta(minutes=i)) for i in range(count)))
-    env = make_env(tmp_path, imap_account(dovecot, imap_user, "good"),
-                   extra=notify_section(tmp_path / "told.jsonl"))
+    dovecot.bulk_append(
+        u,
+        "INBOX",
+        (
+            (
+                message(
+                    f"p{i} <p{i}@example.org>",
+                    u,
+                    date=start + timedelta(minutes=i),
+                    message_id=f"<m{i}@x>",
+                ),
+                start + timedelta(minutes=i),
+            )
+            for i in range(count)
+        ),
+    )
+    env = make_env(
+        tmp_path,
+        imap_account(dovecot, imap_user, "good"),
+        extra=notify_section(tmp_path / "told.jsonl"),
+    )
 
     def stored() -> int:
         if not env.db.exists():

@@ -17,9 +17,14 @@ def test_a_plain_path_is_a_sqlite_file(tmp_path: Path) -> None:
     assert dburl.parse("~/w.db").database == str(Path.home() / "w.db")
 
 
-@pytest.mark.parametrize("text", ["postgresql://u:pw@db.example.org/w",
-                                  "postgres://u:pw@db.example.org/w",
-                                  "postgresql+psycopg://u:pw@db.example.org/w"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql://u:pw@db.example.org/w",
+        "postgres://u:pw@db.example.org/w",
+        "postgresql+psycopg://u:pw@db.example.org/w",
+    ],
+)
 def test_postgres_urls_mean_psycopg(text: str) -> None:
     assert dburl.normalise(text) == "postgresql+psycopg://u:pw@db.example.org/w"
 
@@ -29,8 +34,15 @@ def test_ssl_parameters_pass_through() -> None:
     assert dict(url.query) == {"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem"}
 
 
-@pytest.mark.parametrize("text", ["postgresql://u:s3cret@h/w", "mysql://u:s3cret@h/w",
-                                  "postgresql+psycopg2://u:s3cret@h/w", "postgresql://u:s3cret@h:x/w"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgresql://u:s3cret@h/w",
+        "mysql://u:s3cret@h/w",
+        "postgresql+psycopg2://u:s3cret@h/w",
+        "postgresql://u:s3cret@h:x/w",
+    ],
+)
 def test_passwords_are_masked_in_every_message(text: str) -> None:
     assert "s3cret" not in dburl.mask(text)
     try:
@@ -49,17 +61,21 @@ def test_unsupported_databases_and_drivers_are_one_line() -> None:
 
 
 def test_a_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(dburl.DRIVERS, "psycopg", ("weakties_no_such_module",
-                                                   "pip install 'weakties[postgres]'"))
+    monkeypatch.setitem(
+        dburl.DRIVERS, "psycopg", ("weakties_no_such_module", "pip install 'weakties[postgres]'")
+    )
     with pytest.raises(StoreError) as info:
         open_store("postgresql://weakties:s3cret@127.0.0.1:1/w")
-    assert str(info.value) == ("database postgresql+psycopg://weakties:***@127.0.0.1:1/w: the "
-                               "weakties_no_such_module driver is not installed: "
-                               "pip install 'weakties[postgres]'")
+    assert str(info.value) == (
+        "database postgresql+psycopg://weakties:***@127.0.0.1:1/w: the "
+        "weakties_no_such_module driver is not installed: "
+        "pip install 'weakties[postgres]'"
+    )
 
 
-def test_wrong_password_and_server_down_are_one_masked_line(postgres: Postgres,
-                                                            postgres_url: str) -> None:
+def test_wrong_password_and_server_down_are_one_masked_line(
+    postgres: Postgres, postgres_url: str
+) -> None:
     name = postgres_url.rsplit("/", 1)[1]
     with pytest.raises(StoreError) as info:
         open_store(postgres.url(name, password="wr0ng-pass"))

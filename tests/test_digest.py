@@ -22,16 +22,33 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def config() -> Any:
-    return parse({"defaults": {"cadence": "90d"}, "notify": {"reply_after": "7d"}},
-                 Path("test.toml"))
+    return parse(
+        {"defaults": {"cadence": "90d"}, "notify": {"reply_after": "7d"}}, Path("test.toml")
+    )
 
 
-def facts(name: str, id: int, *, sent: datetime | None = None,
-          received: datetime | None = None, snoozed: datetime | None = None,
-          created: datetime = NOW - 400 * DAY, email: bool = True) -> ContactFacts:
-    return ContactFacts(id=id, name=name, emails=[f"c{id}@example.org"] if email else [],
-                        cadence=None, tags=[], snoozed_until=snoozed, created_at=created,
-                        last_sent=sent, last_received=received, last_touch=None)
+def facts(
+    name: str,
+    id: int,
+    *,
+    sent: datetime | None = None,
+    received: datetime | None = None,
+    snoozed: datetime | None = None,
+    created: datetime = NOW - 400 * DAY,
+    email: bool = True,
+) -> ContactFacts:
+    return ContactFacts(
+        id=id,
+        name=name,
+        emails=[f"c{id}@example.org"] if email else [],
+        cadence=None,
+        tags=[],
+        snoozed_until=snoozed,
+        created_at=created,
+        last_sent=sent,
+        last_received=received,
+        last_touch=None,
+    )
 
 
 def parts(msg: EmailMessage) -> tuple[str, str]:
@@ -75,8 +92,10 @@ def test_exact_contents() -> None:
 
 
 def test_nothing_to_say_is_none() -> None:
-    contacts = [facts("Dan", 4, sent=NOW - 10 * DAY),
-                facts("Eve", 5, sent=NOW - 200 * DAY, snoozed=NOW + DAY)]
+    contacts = [
+        facts("Dan", 4, sent=NOW - 10 * DAY),
+        facts("Eve", 5, sent=NOW - 200 * DAY, snoozed=NOW + DAY),
+    ]
     assert compose_digest(contacts, config(), NOW, period=WEEK, to="me@example.org") is None
     assert compose_digest([], config(), NOW, period=WEEK, to="me@example.org") is None
 
@@ -88,8 +107,14 @@ def test_coming_means_within_the_period() -> None:
 
 
 def test_headers_make_it_bulk_so_it_is_never_counted() -> None:
-    msg = compose_digest([facts("Priya", 1, sent=NOW - 100 * DAY)], config(), NOW,
-                         period=WEEK, to="me@example.org", sender="bot@example.org")
+    msg = compose_digest(
+        [facts("Priya", 1, sent=NOW - 100 * DAY)],
+        config(),
+        NOW,
+        period=WEEK,
+        to="me@example.org",
+        sender="bot@example.org",
+    )
     assert msg is not None
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["From"] == "bot@example.org"
@@ -110,8 +135,9 @@ def test_parse_at() -> None:
         assert "\n" not in str(info.value)
 
 
-def simulate(every: timedelta, at: str, start: datetime, hours: int,
-             awake: Any = lambda t: True) -> list[datetime]:
+def simulate(
+    every: timedelta, at: str, start: datetime, hours: int, awake: Any = lambda t: True
+) -> list[datetime]:
     """Check every hour (while ``awake``), send when due; the send times."""
     sent: list[datetime] = []
     for h in range(hours):
@@ -125,7 +151,10 @@ def test_weekly_over_a_fortnight() -> None:
     start = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)  # Mon 09:00 Berlin, after the slot
     sent = simulate(WEEK, "Mon 08:00", start, 15 * 24)
     assert [t.astimezone(BERLIN).strftime("%a %d %H:%M") for t in sent] == [
-        "Mon 02 09:00", "Mon 09 08:00", "Mon 16 08:00"]
+        "Mon 02 09:00",
+        "Mon 09 08:00",
+        "Mon 16 08:00",
+    ]
 
 
 def test_daily_once_per_day_never_twice() -> None:
@@ -140,10 +169,12 @@ def test_missed_period_sent_once_at_next_start() -> None:
     start = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
     # the machine is off from Sun 8 to Thu 19: two Monday slots missed
     off = (datetime(2025, 6, 8, tzinfo=UTC), datetime(2025, 6, 19, 10, tzinfo=UTC))
-    sent = simulate(WEEK, "Mon 08:00", start, 21 * 24,
-                    awake=lambda t: not off[0] <= t < off[1])
+    sent = simulate(WEEK, "Mon 08:00", start, 21 * 24, awake=lambda t: not off[0] <= t < off[1])
     assert [t.astimezone(BERLIN).strftime("%a %d %H:%M") for t in sent] == [
-        "Mon 02 09:00", "Thu 19 12:00", "Mon 23 08:00"]
+        "Mon 02 09:00",
+        "Thu 19 12:00",
+        "Mon 23 08:00",
+    ]
 
 
 def test_first_send_waits_for_the_first_slot() -> None:
@@ -155,8 +186,9 @@ def test_first_send_waits_for_the_first_slot() -> None:
 def test_restart_right_after_sending_does_not_send_again() -> None:
     sent_at = datetime(2025, 6, 9, 6, 0, tzinfo=UTC)  # Mon 08:00 Berlin
     for minutes in (0, 1, 60, 24 * 60, 6 * 24 * 60):
-        assert not digest_due(WEEK, "Mon 08:00", sent_at,
-                              sent_at + timedelta(minutes=minutes), BERLIN)
+        assert not digest_due(
+            WEEK, "Mon 08:00", sent_at, sent_at + timedelta(minutes=minutes), BERLIN
+        )
     assert digest_due(WEEK, "Mon 08:00", sent_at, sent_at + WEEK, BERLIN)
 
 

@@ -7,11 +7,17 @@ import pytest
 from syncd.durations import CADENCE, POLL_INTERVAL, SNOOZE, parse_duration
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("90d", timedelta(days=90)), ("15min", timedelta(minutes=15)),
-    ("6mo", timedelta(days=180)), ("3 months", timedelta(days=90)),
-    ("1y 6mo", timedelta(days=545)), ("2 weeks", timedelta(days=14)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90d", timedelta(days=90)),
+        ("15min", timedelta(minutes=15)),
+        ("6mo", timedelta(days=180)),
+        ("3 months", timedelta(days=90)),
+        ("1y 6mo", timedelta(days=545)),
+        ("2 weeks", timedelta(days=14)),
+    ],
+)
 def test_units(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 

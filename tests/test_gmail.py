@@ -32,9 +32,11 @@ ME = "me@example.com"
 
 def mail(n: int, sender: str | None = None, to: str = ME, extra: str = "") -> str:
     sender = sender or f"Person {n} <p{n}@example.org>"
-    return (f"From: {sender}\nTo: {to}\nDate: Sat, 01 Mar 2025 09:{n % 60:02d}:00 +0000\n"
-            f"Message-ID: <m{n}@example.org>\nSubject: note {n}\n"
-            f"X-Secret-Header: not for weakties\n{extra}")
+    return (
+        f"From: {sender}\nTo: {to}\nDate: Sat, 01 Mar 2025 09:{n % 60:02d}:00 +0000\n"
+        f"Message-ID: <m{n}@example.org>\nSubject: note {n}\n"
+        f"X-Secret-Header: not for weakties\n{extra}"
+    )
 
 
 class FakeTime:
@@ -63,17 +65,27 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-def make(standin: GmailStandin, fake_time: FakeTime, info: dict[str, Any] | None = None,
-         saved: list[str] | None = None, quota: int = 5000,
-         batch_size: int = 50) -> gmail.GmailConnector:
-    settings = gmail.GmailSettings(client_secrets="unused.json", api_endpoint=standin.url,
-                                   quota_per_minute=quota)
+def make(
+    standin: GmailStandin,
+    fake_time: FakeTime,
+    info: dict[str, Any] | None = None,
+    saved: list[str] | None = None,
+    quota: int = 5000,
+    batch_size: int = 50,
+) -> gmail.GmailConnector:
+    settings = gmail.GmailSettings(
+        client_secrets="unused.json", api_endpoint=standin.url, quota_per_minute=quota
+    )
     return gmail.connect(
-        settings, json.dumps(info or standin.authorized_user()),
+        settings,
+        json.dumps(info or standin.authorized_user()),
         save_token=saved.append if saved is not None else None,
-        auth_hint="run 'weakties auth test' again", batch_size=batch_size,
-        backoff=Backoff(base=1.0, rand=lambda: 0.5), sleep=fake_time.sleep,
-        bucket=TokenBucket(quota, clock=fake_time.clock, sleep=fake_time.sleep))
+        auth_hint="run 'weakties auth test' again",
+        batch_size=batch_size,
+        backoff=Backoff(base=1.0, rand=lambda: 0.5),
+        sleep=fake_time.sleep,
+        bucket=TokenBucket(quota, clock=fake_time.clock, sleep=fake_time.sleep),
+    )
 
 
 def message_ids(records: list[HeaderRecord]) -> list[str]:
@@ -88,8 +100,9 @@ def message_ids(records: list[HeaderRecord]) -> list[str]:
 # --- full sync --------------------------------------------------------------
 
 
-def test_full_sync_maps_labels_headers_and_internal_date(standin: GmailStandin,
-                                                         fake_time: FakeTime) -> None:
+def test_full_sync_maps_labels_headers_and_internal_date(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1), ["INBOX", "UNREAD"], T0)
     standin.add(mail(2, sender=ME, to="bob@example.org"), ["SENT"], T0 + timedelta(hours=1))
     standin.add(mail(3, sender=ME, to="carol@example.org"), ["DRAFT"], T0 + timedelta(hours=2))
@@ -103,8 +116,12 @@ def test_full_sync_maps_labels_headers_and_internal_date(standin: GmailStandin,
 
     by_id = {mid: r for r, mid in zip(records, message_ids(records), strict=True)}
     # Spam and trash are not even listed; drafts are, and never count.
-    assert sorted(by_id) == ["<m1@example.org>", "<m2@example.org>", "<m3@example.org>",
-                             "<m6@example.org>"]
+    assert sorted(by_id) == [
+        "<m1@example.org>",
+        "<m2@example.org>",
+        "<m3@example.org>",
+        "<m6@example.org>",
+    ]
     assert by_id["<m1@example.org>"].role is FolderRole.NORMAL
     assert by_id["<m2@example.org>"].role is FolderRole.SENT
     assert by_id["<m3@example.org>"].role is FolderRole.DRAFTS
@@ -124,16 +141,19 @@ def test_label_roles_drafts_spam_trash_win_over_sent() -> None:
 
 
 def test_header_block_unfolds_filters_and_keeps_utf8() -> None:
-    block = gmail.header_block([
-        {"name": "Subject", "value": "Grüße\r\n  aus Köln"},
-        {"name": "Received", "value": "from somewhere"},
-        {"name": "list-id", "value": "<news.example.org>"},
-    ])
+    block = gmail.header_block(
+        [
+            {"name": "Subject", "value": "Grüße\r\n  aus Köln"},
+            {"name": "Received", "value": "from somewhere"},
+            {"name": "list-id", "value": "<news.example.org>"},
+        ]
+    )
     assert block == "Subject: Grüße aus Köln\r\nlist-id: <news.example.org>\r\n\r\n".encode()
 
 
 def test_batches_are_bounded_and_sent_to_the_configured_endpoint(
-        standin: GmailStandin, fake_time: FakeTime) -> None:
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     for n in range(120):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     with make(standin, fake_time) as connector:
@@ -149,8 +169,7 @@ def test_batches_are_bounded_and_sent_to_the_configured_endpoint(
     assert standin.http_requests == 1 + 1 + 1 + 3
 
 
-def test_no_body_and_no_query_is_ever_requested(standin: GmailStandin,
-                                                fake_time: FakeTime) -> None:
+def test_no_body_and_no_query_is_ever_requested(standin: GmailStandin, fake_time: FakeTime) -> None:
     for n in range(30):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     state: dict[str, dict[str, Any]] = {}
@@ -169,7 +188,11 @@ def test_no_body_and_no_query_is_ever_requested(standin: GmailStandin,
         assert call["query"]["metadataHeaders"] == list(HEADER_FIELDS)
     assert not [c for c in standin.calls if "q" in c["query"]]
     assert {c["method"] for c in standin.calls} == {
-        "getProfile", "messages.list", "messages.get", "history.list"}
+        "getProfile",
+        "messages.list",
+        "messages.get",
+        "history.list",
+    }
 
 
 def test_standin_refuses_what_the_metadata_scope_forbids(standin: GmailStandin) -> None:
@@ -177,17 +200,20 @@ def test_standin_refuses_what_the_metadata_scope_forbids(standin: GmailStandin) 
     token = standin.authorized_user(with_access_token=True)["token"]
 
     def get(path: str) -> tuple[int, dict[str, Any]]:
-        request = urllib.request.Request(f"{standin.url}{path}",
-                                         headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"{standin.url}{path}", headers={"Authorization": f"Bearer {token}"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as exc:
             return exc.code, json.load(exc)
 
-    for path in (f"/gmail/v1/users/me/messages/{message_id}",
-                 f"/gmail/v1/users/me/messages/{message_id}?format=raw",
-                 "/gmail/v1/users/me/messages?q=from:someone"):
+    for path in (
+        f"/gmail/v1/users/me/messages/{message_id}",
+        f"/gmail/v1/users/me/messages/{message_id}?format=raw",
+        "/gmail/v1/users/me/messages?q=from:someone",
+    ):
         status, body = get(path)
         assert status == 403
         assert body["error"]["status"] == "PERMISSION_DENIED"
@@ -199,8 +225,9 @@ def test_standin_refuses_what_the_metadata_scope_forbids(standin: GmailStandin) 
 # --- incremental sync ---------------------------------------------------------
 
 
-def test_incremental_reads_history_and_fetches_only_added(standin: GmailStandin,
-                                                          fake_time: FakeTime) -> None:
+def test_incremental_reads_history_and_fetches_only_added(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     for n in range(10):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     state: dict[str, dict[str, Any]] = {}
@@ -212,8 +239,11 @@ def test_incremental_reads_history_and_fetches_only_added(standin: GmailStandin,
         new = [standin.add(mail(n), ["INBOX"]) for n in (20, 21, 22)]
         standin.reset_counters()
         records = one_pass(connector, state)
-        assert message_ids(records) == ["<m20@example.org>", "<m21@example.org>",
-                                        "<m22@example.org>"]
+        assert message_ids(records) == [
+            "<m20@example.org>",
+            "<m21@example.org>",
+            "<m22@example.org>",
+        ]
         assert connector.stats.calls == {"history.list": 1, "messages.get": 3}
         assert connector.stats.units == 2 + 15
     assert [c["path"].rsplit("/", 1)[1] for c in standin.calls_of("messages.get")] == new
@@ -222,8 +252,9 @@ def test_incremental_reads_history_and_fetches_only_added(standin: GmailStandin,
     assert state == {"history": {"history_id": str(standin.history_id)}}
 
 
-def test_a_pass_with_nothing_new_costs_one_history_call(standin: GmailStandin,
-                                                        fake_time: FakeTime) -> None:
+def test_a_pass_with_nothing_new_costs_one_history_call(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
@@ -235,7 +266,8 @@ def test_a_pass_with_nothing_new_costs_one_history_call(standin: GmailStandin,
 
 
 def test_expired_history_resyncs_fully_without_double_counting(
-        standin: GmailStandin, fake_time: FakeTime, tmp_path: Path) -> None:
+    standin: GmailStandin, fake_time: FakeTime, tmp_path: Path
+) -> None:
     for n in range(12):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
@@ -261,8 +293,9 @@ def test_expired_history_resyncs_fully_without_double_counting(
     store.close()
 
 
-def test_message_deleted_before_fetch_is_skipped(standin: GmailStandin,
-                                                 fake_time: FakeTime) -> None:
+def test_message_deleted_before_fetch_is_skipped(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time) as connector:
@@ -278,7 +311,8 @@ def test_message_deleted_before_fetch_is_skipped(standin: GmailStandin,
 
 
 def test_full_sync_interrupted_resumes_after_what_was_stored(
-        standin: GmailStandin, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
+    standin: GmailStandin, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(gmail, "LIST_PAGE", 25)
     for n in range(60):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
@@ -298,8 +332,9 @@ def test_full_sync_interrupted_resumes_after_what_was_stored(
     assert message_ids(later) == ["<m90@example.org>"]
 
 
-def test_incremental_interrupted_keeps_a_safe_cursor(standin: GmailStandin,
-                                                     fake_time: FakeTime) -> None:
+def test_incremental_interrupted_keeps_a_safe_cursor(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(0))
     state: dict[str, dict[str, Any]] = {}
     with make(standin, fake_time, batch_size=4) as connector:
@@ -309,16 +344,17 @@ def test_incremental_interrupted_keeps_a_safe_cursor(standin: GmailStandin,
         first = one_pass(connector, state, limit=1)
         assert len(first) == 4
         rest = one_pass(connector, state)
-    assert message_ids(first) + message_ids(rest) == [f"<m{n}@example.org>"
-                                                      for n in range(1, 11)]
+    assert message_ids(first) + message_ids(rest) == [f"<m{n}@example.org>" for n in range(1, 11)]
 
 
-def test_refused_page_token_restarts_the_full_sync(standin: GmailStandin,
-                                                   fake_time: FakeTime) -> None:
+def test_refused_page_token_restarts_the_full_sync(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     for n in range(5):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     state: dict[str, dict[str, Any]] = {
-        "history": {"full": {"start_history_id": "1", "page_token": "bm9wZQ", "done": 3}}}
+        "history": {"full": {"start_history_id": "1", "page_token": "bm9wZQ", "done": 3}}
+    }
     with make(standin, fake_time) as connector:
         assert len(one_pass(connector, state)) == 5
     assert state == {"history": {"history_id": str(standin.history_id)}}
@@ -327,8 +363,9 @@ def test_refused_page_token_restarts_the_full_sync(standin: GmailStandin,
 # --- faults and quota -------------------------------------------------------------
 
 
-def test_rate_limit_bursts_and_server_errors_are_survived(standin: GmailStandin,
-                                                          fake_time: FakeTime) -> None:
+def test_rate_limit_bursts_and_server_errors_are_survived(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     for n in range(40):
         standin.add(mail(n), ["INBOX"], T0 + timedelta(minutes=n))
     standin.fail(1, 429, "single", retry_after="7")  # getProfile...
@@ -343,14 +380,16 @@ def test_rate_limit_bursts_and_server_errors_are_survived(standin: GmailStandin,
     assert fake_time.sleeps == [7.0, 1.5, 0.75, 3.0]
 
 
-def test_other_errors_are_not_retried_and_read_clearly(standin: GmailStandin,
-                                                       fake_time: FakeTime) -> None:
+def test_other_errors_are_not_retried_and_read_clearly(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1))
     with make(standin, fake_time) as connector:
         # a 403 that is not a rate limit (Workspace admin disabled API access) is final
         standin.fail(1, 403, "single", retry_after=None, reason="domainPolicy")
-        with pytest.raises(gmail.ConnectorError,
-                           match="Gmail API 403 for /gmail/v1/users/me/profile: The domain"):
+        with pytest.raises(
+            gmail.ConnectorError, match="Gmail API 403 for /gmail/v1/users/me/profile: The domain"
+        ):
             one_pass(connector, {})
     assert fake_time.sleeps == []
 
@@ -358,8 +397,10 @@ def test_other_errors_are_not_retried_and_read_clearly(standin: GmailStandin,
 def test_giving_up_after_the_retries(standin: GmailStandin, fake_time: FakeTime) -> None:
     standin.add(mail(1))
     standin.fail(100, 503, "part", retry_after=None)
-    with make(standin, fake_time) as connector, pytest.raises(gmail.ConnectError,
-                                                              match="kept refusing"):
+    with (
+        make(standin, fake_time) as connector,
+        pytest.raises(gmail.ConnectError, match="kept refusing"),
+    ):
         one_pass(connector, {})
     assert len(fake_time.sleeps) == 7
     assert fake_time.sleeps[-1] == 48.0  # the 64 s cap, times the jitter (0.75 here)
@@ -402,7 +443,8 @@ def test_backoff_and_retry_after() -> None:
 
 
 def test_token_uri_is_honoured_and_refreshed_token_handed_back(
-        standin: GmailStandin, fake_time: FakeTime) -> None:
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1))
     info = standin.authorized_user()
     saved: list[str] = []
@@ -416,8 +458,9 @@ def test_token_uri_is_honoured_and_refreshed_token_handed_back(
     assert stored["refresh_token"] == info["refresh_token"]
 
 
-def test_expired_access_token_is_refreshed_mid_pass(standin: GmailStandin,
-                                                    fake_time: FakeTime) -> None:
+def test_expired_access_token_is_refreshed_mid_pass(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     for n in range(3):
         standin.add(mail(n))
     state: dict[str, dict[str, Any]] = {}
@@ -430,15 +473,18 @@ def test_expired_access_token_is_refreshed_mid_pass(standin: GmailStandin,
     assert standin.token_requests == 2 and len(saved) == 2
 
 
-def test_revoked_refresh_token_is_one_clear_auth_error(standin: GmailStandin,
-                                                       fake_time: FakeTime) -> None:
+def test_revoked_refresh_token_is_one_clear_auth_error(
+    standin: GmailStandin, fake_time: FakeTime
+) -> None:
     standin.add(mail(1))
     info = standin.authorized_user()
     standin.revoke(info["refresh_token"])
     with make(standin, fake_time, info=info) as connector, pytest.raises(AuthError) as caught:
         one_pass(connector, {})
-    assert str(caught.value) == ("Google refused the saved authorization (revoked or expired); "
-                                 "run 'weakties auth test' again")
+    assert str(caught.value) == (
+        "Google refused the saved authorization (revoked or expired); "
+        "run 'weakties auth test' again"
+    )
 
 
 def test_unusable_token_json_is_an_auth_error() -> None:
@@ -452,9 +498,11 @@ def test_unusable_token_json_is_an_auth_error() -> None:
 def write_config(tmp_path: Path, standin: GmailStandin, names: list[str]) -> Path:
     text = f'[identity]\naddresses = ["{ME}"]\n[database]\nurl = "sqlite:///{tmp_path}/w.db"\n'
     for name in names:
-        text += (f'[[account]]\nname = "{name}"\ntype = "gmail"\n'
-                 f'client_secrets = "{tmp_path}/client_secret.json"\n'
-                 f'token_file = "{tmp_path}/{name}.json"\napi_endpoint = "{standin.url}"\n')
+        text += (
+            f'[[account]]\nname = "{name}"\ntype = "gmail"\n'
+            f'client_secrets = "{tmp_path}/client_secret.json"\n'
+            f'token_file = "{tmp_path}/{name}.json"\napi_endpoint = "{standin.url}"\n'
+        )
     path = tmp_path / "config.toml"
     path.write_text(text)
     return path
@@ -468,14 +516,16 @@ def test_config_validates_gmail_accounts(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError, match="quota_per_minute: expected an integer"):
         config.parse({"account": [{**account, "quota_per_minute": "lots"}]}, tmp_path / "c")
     with pytest.raises(config.ConfigError, match="loopback"):
-        config.parse({"account": [{**account, "api_endpoint": "http://gmail.example.com"}]},
-                     tmp_path / "c")
+        config.parse(
+            {"account": [{**account, "api_endpoint": "http://gmail.example.com"}]}, tmp_path / "c"
+        )
     with pytest.raises(config.ConfigError, match="unknown key"):
         config.parse({"account": [{**account, "password": "x"}]}, tmp_path / "c")
 
 
 def test_engine_reports_a_revoked_account_and_syncs_the_others(
-        standin: GmailStandin, tmp_path: Path) -> None:
+    standin: GmailStandin, tmp_path: Path
+) -> None:
     standin.add(mail(1))
     standin.add(mail(2, sender=ME, to="Bob <bob@example.org>"), ["SENT"])
     good, bad = standin.authorized_user(), standin.authorized_user()
@@ -486,8 +536,9 @@ def test_engine_reports_a_revoked_account_and_syncs_the_others(
     cfg = config.load(write_config(tmp_path, standin, ["bad", "good"]))
     store = open_store(cfg.database_url)
     results = {r.account: r for r in engine.sync_all(store, cfg)}
-    assert results["bad"].error == ("Google refused the saved authorization (revoked or "
-                                    "expired); run 'weakties auth bad' again")
+    assert results["bad"].error == (
+        "Google refused the saved authorization (revoked or expired); run 'weakties auth bad' again"
+    )
     assert results["good"].ok and results["good"].scanned == 2 and results["good"].new == 2
     refreshed = tmp_path / "good.json"
     assert stat.S_IMODE(refreshed.stat().st_mode) == 0o600
@@ -496,7 +547,8 @@ def test_engine_reports_a_revoked_account_and_syncs_the_others(
 
 
 def test_auth_command_runs_the_consent_flow_and_stores_the_token(
-        standin: GmailStandin, tmp_path: Path, consenting_browser: list[str]) -> None:
+    standin: GmailStandin, tmp_path: Path, consenting_browser: list[str]
+) -> None:
     (tmp_path / "client_secret.json").write_text(json.dumps(standin.new_client()))
     path = write_config(tmp_path, standin, ["personal"])
     result = CliRunner().invoke(cli.main, ["--config", str(path), "auth", "personal"])

@@ -34,8 +34,9 @@ TZ = ZoneInfo("Europe/Berlin")
 SECRET = "private-3f9a1c0b7d"
 
 
-def sync(settings: IcsSettings, state: dict[str, dict[str, Any]]
-         ) -> tuple[list[EventRecord], list[str]]:
+def sync(
+    settings: IcsSettings, state: dict[str, dict[str, Any]]
+) -> tuple[list[EventRecord], list[str]]:
     with connect(settings) as conn:
         return event_pass(conn, state)
 
@@ -48,8 +49,10 @@ def test_one_file(tmp_path: Path) -> None:
     shutil.copy(DATA / "google.ics", path)
     state: dict[str, dict[str, Any]] = {}
     events, removed = sync(IcsSettings(path=str(path)), state)
-    assert sorted(e.uid for e in events) == ["7kukuqrfedlm2f9t0vj1quq3ms@google.com",
-                                             "holiday-2025@google.com"]
+    assert sorted(e.uid for e in events) == [
+        "7kukuqrfedlm2f9t0vj1quq3ms@google.com",
+        "holiday-2025@google.com",
+    ]
     assert {e.calendar for e in events} == {"me@gmail.com"}  # X-WR-CALNAME
     assert removed == [f"file:{path.resolve()}/"]
     assert all(e.href.startswith(removed[0]) for e in events)
@@ -71,13 +74,18 @@ def test_a_directory_follows_changes_and_deletions(tmp_path: Path) -> None:
     events, removed = sync(IcsSettings(path=str(tmp_path)), state)
     assert [e.uid for e in events] == ["only-one"]
     assert [e.calendar for e in events] == ["outlook"]  # no X-WR-CALNAME: the file's name
-    assert sorted(removed) == sorted([f"file:{(tmp_path / 'apple.ics').resolve()}/",
-                                      f"file:{(tmp_path / 'outlook.ics').resolve()}/"])
+    assert sorted(removed) == sorted(
+        [
+            f"file:{(tmp_path / 'apple.ics').resolve()}/",
+            f"file:{(tmp_path / 'outlook.ics').resolve()}/",
+        ]
+    )
     assert str((tmp_path / "apple.ics").resolve()) not in state
 
 
-def test_bad_event_in_a_file_is_skipped_with_a_warning(tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_event_in_a_file_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "mixed.ics"
     path.write_bytes(cal(vevent("good"), vevent("broken", start="DTSTART:2026garbage")))
     with caplog.at_level(logging.WARNING):
@@ -88,7 +96,8 @@ def test_bad_event_in_a_file_is_skipped_with_a_warning(tmp_path: Path,
 
 
 def test_a_file_that_is_no_calendar_is_skipped_with_a_warning(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "junk.ics").write_text("hello")
     (tmp_path / "ok.ics").write_bytes(cal(vevent("ok")))
     with caplog.at_level(logging.WARNING):
@@ -189,11 +198,23 @@ def test_url_fetch_then_304(feed: Feed) -> None:
 def test_url_errors_never_show_the_secret(feed: Feed) -> None:
     good = IcsSettings(url=feed.url, ca_file=str(feed.ca_file), timeout=10)
     cases: list[tuple[IcsSettings, type[Exception], str, int | None]] = [
-        (IcsSettings(url=feed.url, ca_file=str(feed.wrong_ca_file), timeout=10), TLSError,
-         "certificate not trusted", None),
+        (
+            IcsSettings(url=feed.url, ca_file=str(feed.wrong_ca_file), timeout=10),
+            TLSError,
+            "certificate not trusted",
+            None,
+        ),
         (good, AuthError, "refused", 401),
-        (IcsSettings(url=feed.url.replace(str(feed.port), str(free_ports(1)[0])),
-                     ca_file=str(feed.ca_file), timeout=10), ConnectError, "cannot connect", None),
+        (
+            IcsSettings(
+                url=feed.url.replace(str(feed.port), str(free_ports(1)[0])),
+                ca_file=str(feed.ca_file),
+                timeout=10,
+            ),
+            ConnectError,
+            "cannot connect",
+            None,
+        ),
     ]
     for settings, error, message, status in cases:
         feed.status = status

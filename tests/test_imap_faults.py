@@ -34,8 +34,9 @@ class CuttingProxy:
                 return
             server = socket.create_connection(("127.0.0.1", self.target))
             threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, self.limit),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, self.limit), daemon=True
+            ).start()
 
     @staticmethod
     def _pump(src: socket.socket, dst: socket.socket, limit: int | None) -> None:
@@ -63,11 +64,22 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def test_disconnect_mid_sync_keeps_stored_batches(tmp_path: Path, dovecot: Dovecot,
-                                                  imap_user: ImapUser,
-                                                  small_batches: None) -> None:
-    messages = [(message(f"p{n}@example.org", "me@example.com", date=day(1 + n % 27),
-                         message_id=f"<{n}@x>", subject="x" * 200), day(1)) for n in range(40)]
+def test_disconnect_mid_sync_keeps_stored_batches(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, small_batches: None
+) -> None:
+    messages = [
+        (
+            message(
+                f"p{n}@example.org",
+                "me@example.com",
+                date=day(1 + n % 27),
+                message_id=f"<{n}@x>",
+                subject="x" * 200,
+            ),
+            day(1),
+        )
+        for n in range(40)
+    ]
     dovecot.bulk_append(imap_user.username, "INBOX", messages)
     proxy = CuttingProxy(dovecot.tls_port, limit=12_000)
     try:

@@ -50,7 +50,7 @@ GOOGLE_CSV = (
     "Bob,,Builder,,,,* myContacts,* Home,bob@example.net ::: bobby@example.net,Work,"
     "bob@work.example,Mobile,+1 555 0100\n"
     'Carla,M.,"de la Cruz",,,,* myContacts,,carla@example.com,,,,\n'
-    ",,,,,\"Plumbing, Inc.\",* myContacts,Work,office@plumbing.example,,,,\n"
+    ',,,,,"Plumbing, Inc.",* myContacts,Work,office@plumbing.example,,,,\n'
 )
 
 # The older Google CSV (before 2021): a Name column and "E-mail 1 - Type".
@@ -104,7 +104,9 @@ def test_vcards_with_folding_encodings_and_several_emails(env: Env, tmp_path: Pa
     assert found["Priya Patel"]["emails"] == ["priya@example.org", "Priya.Patel@Home.Example"]
     assert found["Jürgen Müller"]["emails"] == ["juergen@example.de"]
     assert found["Zoë Ångström"]["emails"] == [
-        "zoe.angstrom-with-a-very-long-local-part@research.example.se", "zoe@example.se"]
+        "zoe.angstrom-with-a-very-long-local-part@research.example.se",
+        "zoe@example.se",
+    ]
     assert found["John Doe"]["emails"] == []
     assert "1 of the added have no e-mail address" in out
 
@@ -114,11 +116,23 @@ def test_vcards_with_folding_encodings_and_several_emails(env: Env, tmp_path: Pa
 
 
 def test_merge_by_address_then_by_name_and_tags_cadence(env: Env, tmp_path: Path) -> None:
-    assert env.run("contact", "add", "P. Patel", "--email", "PRIYA@example.org",
-                   "--cadence", "30d").exit_code == 0
+    assert (
+        env.run(
+            "contact", "add", "P. Patel", "--email", "PRIYA@example.org", "--cadence", "30d"
+        ).exit_code
+        == 0
+    )
     assert env.run("contact", "add", "Jürgen Müller", "--email", "jm@old.example").exit_code == 0
-    out = import_ok(env, write(tmp_path, "x.vcf", VCARDS), "--tag", "imported",
-                    "--tag", "friends", "--cadence", "1y")
+    out = import_ok(
+        env,
+        write(tmp_path, "x.vcf", VCARDS),
+        "--tag",
+        "imported",
+        "--tag",
+        "friends",
+        "--cadence",
+        "1y",
+    )
     assert "2 added, 2 merged, 0 already there, 0 skipped" in out
     found = contacts(env)
     assert "Priya Patel" not in found  # merged into the contact owning the address
@@ -134,8 +148,9 @@ def test_a_card_spanning_two_contacts_is_skipped(env: Env, tmp_path: Path) -> No
     env.run("contact", "add", "Work Priya", "--email", "priya@example.org")
     env.run("contact", "add", "Home Priya", "--email", "priya.patel@home.example")
     out = import_ok(env, write(tmp_path, "x.vcf", VCARDS))
-    assert ("line 1: skipped Priya Patel: its addresses belong to 'Work Priya' and "
-            "'Home Priya'") in out
+    assert (
+        "line 1: skipped Priya Patel: its addresses belong to 'Work Priya' and 'Home Priya'"
+    ) in out
     assert "3 added, 0 merged, 0 already there, 1 skipped" in out
     assert contacts(env)["Work Priya"]["emails"] == ["priya@example.org"]
 
@@ -144,8 +159,11 @@ def test_google_csv_current_and_old_formats(env: Env, tmp_path: Path) -> None:
     out = import_ok(env, write(tmp_path, "contacts.csv", GOOGLE_CSV, "utf-8-sig"))
     assert "contacts.csv (google): 3 added" in out
     found = contacts(env)
-    assert found["Bob Builder"]["emails"] == ["bob@example.net", "bobby@example.net",
-                                              "bob@work.example"]
+    assert found["Bob Builder"]["emails"] == [
+        "bob@example.net",
+        "bobby@example.net",
+        "bob@work.example",
+    ]
     assert found["Carla M. de la Cruz"]["emails"] == ["carla@example.com"]
     assert found["Plumbing, Inc."]["emails"] == ["office@plumbing.example"]
 
@@ -166,7 +184,8 @@ def test_linkedin_connections_with_preamble(env: Env, tmp_path: Path) -> None:
     assert status["Grace Hopper"]["last_contact"] is None
     assert "never" in env.run("status").stdout
     assert env.run("contact", "show", "Grace Hopper").stdout.startswith(
-        "Grace Hopper (no address)\n  no interactions recorded yet")
+        "Grace Hopper (no address)\n  no interactions recorded yet"
+    )
 
     assert "0 added, 0 merged, 3 already there" in import_ok(env, path, "--tag", "linkedin")
     assert len(contacts(env)) == 3
@@ -178,29 +197,48 @@ def test_tag_filters_on_list_and_status(env: Env, tmp_path: Path) -> None:
     env.run("contact", "add", "Untagged", "--email", "u@example.org")
     assert [c["name"] for c in env.json("contact", "list", "--tag", "fbi")] == ["Dana Scully"]
     both = env.json("status", "--tag", "fbi", "--tag", "linkedin")
-    assert sorted(s["name"] for s in both) == ["Ada Lovelace", "Alan Turing", "Dana Scully",
-                                               "Grace Hopper"]
+    assert sorted(s["name"] for s in both) == [
+        "Ada Lovelace",
+        "Alan Turing",
+        "Dana Scully",
+        "Grace Hopper",
+    ]
     listed = env.run("contact", "list", "--tag", "linkedin").stdout
     assert "Grace Hopper" in listed and "Untagged" not in listed
     assert "No contact tagged nobody." in env.run("status", "--tag", "nobody").stdout
 
 
-@pytest.mark.parametrize(("name", "text", "expected"), [
-    ("broken.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:A\nEND:VCARD\nBEGIN:VCARD\nVERSION:3.0\n"
-                   "FN:B\nthis line has no colon\nEND:VCARD\n",
-     "line 8: not a valid vCard: Failed to parse line: this line has no colon"),
-    ("open.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:A\nEMAIL:a@example.org\n",
-     "line 4: not a valid vCard: Component VCARD was never closed"),
-    ("calendar.vcf", "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n",
-     "line 1: expected BEGIN:VCARD, found 'BEGIN:VCALENDAR'"),
-    ("Connections.csv", LINKEDIN_CSV + "Eve,Extra,url,eve@example.org,Co,Pos,01 Jan 2024,"
-                                       "surplus\n",
-     "line 8: 8 fields where the header has 7"),
-    ("contacts.csv", GOOGLE_CSV + 'Open,,"Quote,,,,,,,,,,\n', "line 5: malformed CSV"),
-    ("latin1.csv", None, "line 3: not UTF-8 text"),
-])
-def test_malformed_files_are_rejected_with_the_line(env: Env, tmp_path: Path, name: str,
-                                                    text: str | None, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "broken.vcf",
+            "BEGIN:VCARD\nVERSION:3.0\nFN:A\nEND:VCARD\nBEGIN:VCARD\nVERSION:3.0\n"
+            "FN:B\nthis line has no colon\nEND:VCARD\n",
+            "line 8: not a valid vCard: Failed to parse line: this line has no colon",
+        ),
+        (
+            "open.vcf",
+            "BEGIN:VCARD\nVERSION:3.0\nFN:A\nEMAIL:a@example.org\n",
+            "line 4: not a valid vCard: Component VCARD was never closed",
+        ),
+        (
+            "calendar.vcf",
+            "BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n",
+            "line 1: expected BEGIN:VCARD, found 'BEGIN:VCALENDAR'",
+        ),
+        (
+            "Connections.csv",
+            LINKEDIN_CSV + "Eve,Extra,url,eve@example.org,Co,Pos,01 Jan 2024,surplus\n",
+            "line 8: 8 fields where the header has 7",
+        ),
+        ("contacts.csv", GOOGLE_CSV + 'Open,,"Quote,,,,,,,,,,\n', "line 5: malformed CSV"),
+        ("latin1.csv", None, "line 3: not UTF-8 text"),
+    ],
+)
+def test_malformed_files_are_rejected_with_the_line(
+    env: Env, tmp_path: Path, name: str, text: str | None, expected: str
+) -> None:
     if text is None:
         path = tmp_path / name
         path.write_bytes(GOOGLE_OLD_CSV.encode() + "Zoë,,,,,,,zoe@example.se,,\n".encode("latin-1"))

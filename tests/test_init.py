@@ -22,25 +22,41 @@ ME_ALIAS = "me.alias@example.org"
 
 def _two_way(dovecot: Dovecot, user: ImapUser) -> None:
     me = user.username
-    dovecot.append(me, "INBOX", message("Priya Patel <priya@example.org>", me, date=day(1),
-                                        message_id="<p1@x>"))
-    dovecot.append(me, "Sent", message(me, "priya@example.org", date=day(2),
-                                       message_id="<p2@x>"))
+    dovecot.append(
+        me,
+        "INBOX",
+        message("Priya Patel <priya@example.org>", me, date=day(1), message_id="<p1@x>"),
+    )
+    dovecot.append(me, "Sent", message(me, "priya@example.org", date=day(2), message_id="<p2@x>"))
 
 
 def _flags(dovecot: Dovecot, user: ImapUser) -> list[str]:
-    return ["--host", dovecot.host, "--port", str(dovecot.tls_port),
-            "--ca-file", str(dovecot.ca_file)]
+    return [
+        "--host",
+        dovecot.host,
+        "--port",
+        str(dovecot.tls_port),
+        "--ca-file",
+        str(dovecot.ca_file),
+    ]
 
 
-def test_non_interactive_writes_a_working_config(tmp_path: Path, dovecot: Dovecot,
-                                                 imap_user: ImapUser,
-                                                 test_keyring: Path) -> None:
+def test_non_interactive_writes_a_working_config(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, test_keyring: Path
+) -> None:
     _two_way(dovecot, imap_user)
     env = Env(config=tmp_path / "conf" / "config.toml", db=tmp_path / "db" / "weakties.db")
-    result = env.run("init", "--non-interactive", "--address", imap_user.username,
-                     "--address", ME_ALIAS, *_flags(dovecot, imap_user), "--password-stdin",
-                     input=imap_user.password + "\n")
+    result = env.run(
+        "init",
+        "--non-interactive",
+        "--address",
+        imap_user.username,
+        "--address",
+        ME_ALIAS,
+        *_flags(dovecot, imap_user),
+        "--password-stdin",
+        input=imap_user.password + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Checking" in result.stdout and " ok" in result.stdout
     assert "example: 2 messages scanned, 2 new interactions" in result.stdout
@@ -54,26 +70,42 @@ def test_non_interactive_writes_a_working_config(tmp_path: Path, dovecot: Doveco
     assert "# Your own addresses" in text  # written with comments
     data = tomllib.loads(text)
     assert data["identity"]["addresses"] == [imap_user.username, ME_ALIAS]
-    assert data["account"][0] == {"name": "example", "type": "imap", "host": dovecot.host,
-                                  "port": dovecot.tls_port, "security": "tls",
-                                  "username": imap_user.username,
-                                  "ca_file": str(dovecot.ca_file)}
+    assert data["account"][0] == {
+        "name": "example",
+        "type": "imap",
+        "host": dovecot.host,
+        "port": dovecot.tls_port,
+        "security": "tls",
+        "username": imap_user.username,
+        "ca_file": str(dovecot.ca_file),
+    }
     assert json.loads(test_keyring.read_text()) == {"weakties/example": imap_user.password}
 
     # The config works on its own: a later sync reads the new mail.
-    dovecot.append(imap_user.username, "INBOX", message("bob@example.net", imap_user.username,
-                                                        date=day(3), message_id="<b@x>"))
+    dovecot.append(
+        imap_user.username,
+        "INBOX",
+        message("bob@example.net", imap_user.username, date=day(3), message_id="<b@x>"),
+    )
     again = env.run("sync", "--once")
     assert again.exit_code == 0 and "1 messages scanned, 1 new interactions" in again.stdout
 
 
-def test_rerun_refuses_without_force_and_keeps_a_copy(tmp_path: Path, dovecot: Dovecot,
-                                                      imap_user: ImapUser) -> None:
+def test_rerun_refuses_without_force_and_keeps_a_copy(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
     env = Env(config=tmp_path / "config.toml", db=tmp_path / "weakties.db")
     env.config.write_text('[identity]\naddresses = ["old@example.org"]\n')
-    args = ["init", "--non-interactive", "--address", imap_user.username, "--no-sync",
-            *_flags(dovecot, imap_user),
-            "--password-command", f"printf %s {imap_user.password}"]
+    args = [
+        "init",
+        "--non-interactive",
+        "--address",
+        imap_user.username,
+        "--no-sync",
+        *_flags(dovecot, imap_user),
+        "--password-command",
+        f"printf %s {imap_user.password}",
+    ]
     refused = env.run(*args)
     assert refused.exit_code == 2
     assert "exists already" in refused.stderr and "--force" in refused.stderr
@@ -89,11 +121,19 @@ def test_rerun_refuses_without_force_and_keeps_a_copy(tmp_path: Path, dovecot: D
     assert env.run("sync", "--once").exit_code == 0
 
 
-def test_wrong_password_writes_nothing(tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser,
-                                       test_keyring: Path) -> None:
+def test_wrong_password_writes_nothing(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, test_keyring: Path
+) -> None:
     env = Env(config=tmp_path / "config.toml", db=tmp_path / "weakties.db")
-    result = env.run("init", "--non-interactive", "--address", imap_user.username,
-                     *_flags(dovecot, imap_user), "--password-stdin", input="wrong\n")
+    result = env.run(
+        "init",
+        "--non-interactive",
+        "--address",
+        imap_user.username,
+        *_flags(dovecot, imap_user),
+        "--password-stdin",
+        input="wrong\n",
+    )
     assert result.exit_code == 1
     assert "login failed" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not env.config.exists() and not test_keyring.exists()
@@ -113,20 +153,34 @@ def test_interactive_keeps_an_existing_config_when_told(tmp_path: Path) -> None:
     assert env.config.read_text() == '[identity]\naddresses = ["me@example.org"]\n'
 
 
-def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
-                                            imap_user: ImapUser) -> None:
+def test_interactive_init_through_a_terminal(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
     _two_way(dovecot, imap_user)
     config, db = tmp_path / "config.toml", tmp_path / "weakties.db"
     keyring_file = tmp_path / "keyring.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEAKTIES_")}
     unit = tmp_path / "xdg" / "systemd" / "user" / "weakties.service"
-    env.update({"PYTHONPATH": str(REPO), "WEAKTIES_DB": f"sqlite:///{db}",
-                "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-                "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyringForTests",
-                "WEAKTIES_TEST_KEYRING": str(keyring_file), "TERM": "dumb", "COLUMNS": "200"})
-    child = pexpect.spawn(sys.executable, ["-m", "syncd", "--config", str(config), "init"],
-                          env=env, cwd=str(REPO), encoding="utf-8", timeout=60,
-                          dimensions=(50, 200))
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "WEAKTIES_DB": f"sqlite:///{db}",
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+            "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyringForTests",
+            "WEAKTIES_TEST_KEYRING": str(keyring_file),
+            "TERM": "dumb",
+            "COLUMNS": "200",
+        }
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "syncd", "--config", str(config), "init"],
+        env=env,
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
     try:
         child.expect_exact("Your e-mail addresses")
         child.sendline(f"{imap_user.username}, {ME_ALIAS}")
@@ -163,8 +217,12 @@ def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
         child.sendline("y")
         child.expect_exact(f"wrote {unit}")
         # Started if this machine has a user systemd; else it says how, in one line.
-        child.expect(["weakties now runs in the background",
-                      r"could not start it \(.*\); start it with: systemctl --user enable"])
+        child.expect(
+            [
+                "weakties now runs in the background",
+                r"could not start it \(.*\); start it with: systemctl --user enable",
+            ]
+        )
         child.expect(pexpect.EOF)
     finally:
         child.close()
@@ -180,52 +238,91 @@ def test_interactive_init_through_a_terminal(tmp_path: Path, dovecot: Dovecot,
 
 def test_provider_guesses_and_config_text() -> None:
     gmail = providers.guess("Someone@GoogleMail.com")
-    assert (gmail.host, gmail.port, gmail.security, gmail.gmail) == ("imap.gmail.com", 993,
-                                                                     "tls", True)
+    assert (gmail.host, gmail.port, gmail.security, gmail.gmail) == (
+        "imap.gmail.com",
+        993,
+        "tls",
+        True,
+    )
     assert "weakties auth" in gmail_note()
     assert providers.guess("x@hotmail.com").host == "outlook.office365.com"
     assert providers.guess("x@me.com").host == "imap.mail.me.com"
     assert providers.guess("x@posteo.de").host == "posteo.de"
     unknown = providers.guess("x@mail.example.net")
-    assert (unknown.host, unknown.known, unknown.name) == ("imap.mail.example.net", False,
-                                                           "mail")
-    text = configfile.render(['a"b@example.org'], [configfile.ImapAccountDraft(
-        "w", "imap.example.org", 993, "tls", "ü@example.org",
-        password_command=["pass", "show", "x y"])])
+    assert (unknown.host, unknown.known, unknown.name) == ("imap.mail.example.net", False, "mail")
+    text = configfile.render(
+        ['a"b@example.org'],
+        [
+            configfile.ImapAccountDraft(
+                "w",
+                "imap.example.org",
+                993,
+                "tls",
+                "ü@example.org",
+                password_command=["pass", "show", "x y"],
+            )
+        ],
+    )
     data = tomllib.loads(text)
     assert data["identity"]["addresses"] == ['a"b@example.org']
     assert data["account"][0]["password_command"] == ["pass", "show", "x y"]
     assert data["account"][0]["username"] == "ü@example.org"
 
 
-def test_init_reads_gmail_through_the_api(tmp_path: Path, test_keyring: Path,
-                                          consenting_browser: list[str]) -> None:
+def test_init_reads_gmail_through_the_api(
+    tmp_path: Path, test_keyring: Path, consenting_browser: list[str]
+) -> None:
     from tests.gmail_standin import GmailStandin
 
     me = "someone@gmail.com"
     with GmailStandin(me) as standin:
-        standin.add(f"From: Priya <priya@example.org>\nTo: {me}\nMessage-ID: <g1@x>\n"
-                    "Date: Sat, 01 Mar 2025 09:00:00 +0000\nSubject: hi\n", labels=["INBOX"])
-        standin.add(f"From: {me}\nTo: priya@example.org\nMessage-ID: <g2@x>\n"
-                    "Date: Sun, 02 Mar 2025 09:00:00 +0000\nSubject: re\n", labels=["SENT"])
+        standin.add(
+            f"From: Priya <priya@example.org>\nTo: {me}\nMessage-ID: <g1@x>\n"
+            "Date: Sat, 01 Mar 2025 09:00:00 +0000\nSubject: hi\n",
+            labels=["INBOX"],
+        )
+        standin.add(
+            f"From: {me}\nTo: priya@example.org\nMessage-ID: <g2@x>\n"
+            "Date: Sun, 02 Mar 2025 09:00:00 +0000\nSubject: re\n",
+            labels=["SENT"],
+        )
         client = tmp_path / "client_secret.json"
         client.write_text(json.dumps(standin.new_client()))
         env = Env(config=tmp_path / "conf" / "config.toml", db=tmp_path / "db" / "w.db")
-        bad = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
-                      str(tmp_path / "nope.json"))
+        bad = env.run(
+            "init",
+            "--non-interactive",
+            "--address",
+            me,
+            "--gmail-client-secrets",
+            str(tmp_path / "nope.json"),
+        )
         assert bad.exit_code == 2 and "nope.json: cannot read" in bad.stderr
         assert not env.config.exists()
 
-        result = env.run("init", "--non-interactive", "--address", me, "--gmail-client-secrets",
-                         str(client), "--gmail-api-endpoint", standin.url)
+        result = env.run(
+            "init",
+            "--non-interactive",
+            "--address",
+            me,
+            "--gmail-client-secrets",
+            str(client),
+            "--gmail-api-endpoint",
+            standin.url,
+        )
         assert result.exit_code == 0, result.output
         assert "gmail.metadata" in consenting_browser[0]
         assert f"Authorized for {me}" in result.stdout
         assert "gmail: 2 messages scanned, 2 new interactions" in result.stdout
         data = tomllib.loads(env.config.read_text())
-        assert data["account"] == [{"name": "gmail", "type": "gmail",
-                                    "client_secrets": str(client),
-                                    "api_endpoint": standin.url}]
+        assert data["account"] == [
+            {
+                "name": "gmail",
+                "type": "gmail",
+                "client_secrets": str(client),
+                "api_endpoint": standin.url,
+            }
+        ]
         stored = json.loads(test_keyring.read_text())
         assert json.loads(stored["weakties/gmail"])["refresh_token"] in standin.refresh_tokens
         assert "Priya" in result.stdout  # suggested: two-way with priya@example.org

@@ -22,14 +22,29 @@ def config(**sections: Any) -> Any:
     return parse(data, Path("test.toml"))
 
 
-def facts(name: str = "Priya", id: int = 1, cadence: timedelta | None = None,
-          tags: list[str] | None = None, snoozed_until: datetime | None = None,
-          created: datetime = NOW - 400 * DAY, sent: datetime | None = None,
-          received: datetime | None = None, touch: datetime | None = None) -> ContactFacts:
-    return ContactFacts(id=id, name=name, emails=[f"{name.lower()}@example.org"],
-                        cadence=cadence, tags=tags or [], snoozed_until=snoozed_until,
-                        created_at=created, last_sent=sent, last_received=received,
-                        last_touch=touch)
+def facts(
+    name: str = "Priya",
+    id: int = 1,
+    cadence: timedelta | None = None,
+    tags: list[str] | None = None,
+    snoozed_until: datetime | None = None,
+    created: datetime = NOW - 400 * DAY,
+    sent: datetime | None = None,
+    received: datetime | None = None,
+    touch: datetime | None = None,
+) -> ContactFacts:
+    return ContactFacts(
+        id=id,
+        name=name,
+        emails=[f"{name.lower()}@example.org"],
+        cadence=cadence,
+        tags=tags or [],
+        snoozed_until=snoozed_until,
+        created_at=created,
+        last_sent=sent,
+        last_received=received,
+        last_touch=touch,
+    )
 
 
 def test_overdue_after_last_contact_plus_cadence() -> None:
@@ -118,10 +133,17 @@ def test_reply_after_off_disables_replies_owed() -> None:
     assert compose([alert], NOW).body == "Priya wrote 7 months ago and you have not replied."
 
 
-@pytest.mark.parametrize(("clock", "quiet"), [
-    (time(21, 59), False), (time(22, 0), True), (time(3, 0), True), (time(7, 59), True),
-    (time(8, 0), False), (time(12, 0), False),
-])
+@pytest.mark.parametrize(
+    ("clock", "quiet"),
+    [
+        (time(21, 59), False),
+        (time(22, 0), True),
+        (time(3, 0), True),
+        (time(7, 59), True),
+        (time(8, 0), False),
+        (time(12, 0), False),
+    ],
+)
 def test_quiet_hours_across_midnight(clock: time, quiet: bool) -> None:
     window = config(notify={"quiet_hours": "22:00-08:00"}).notify.quiet
     assert in_quiet_hours(window, clock) is quiet

@@ -28,8 +28,14 @@ def message(subject: str = "weakties digest") -> EmailMessage:
 
 
 def settings(smtp: SmtpServer, **kw: object) -> SmtpSettings:
-    base: dict[str, object] = dict(host=HOST, port=smtp.port, security="starttls",
-                                   username=smtp.username, ca_file=smtp.ca_file, timeout=10)
+    base: dict[str, object] = dict(
+        host=HOST,
+        port=smtp.port,
+        security="starttls",
+        username=smtp.username,
+        ca_file=smtp.ca_file,
+        timeout=10,
+    )
     base.update(kw)
     return SmtpSettings(**base)  # type: ignore[arg-type]
 
@@ -88,6 +94,7 @@ def test_server_refuses_login_before_starttls(smtp: SmtpServer) -> None:
     # the server requires STARTTLS: mailout never sends the password in the clear,
     # so the only way to talk to it is through TLS, which the tests above do.
     import smtplib
+
     with smtplib.SMTP(HOST, smtp.port, timeout=5) as client:
         client.ehlo()
         assert not client.has_extn("auth")

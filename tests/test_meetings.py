@@ -25,8 +25,10 @@ DATA = Path(__file__).parent / "data" / "ics"
 
 
 def records(data: bytes, calendar: str = "Work") -> list[EventRecord]:
-    return [EventRecord(calendar=calendar, href=f"/{calendar}/{uid}.ics", uid=uid, ical=ical)
-            for uid, ical in resources(data)]
+    return [
+        EventRecord(calendar=calendar, href=f"/{calendar}/{uid}.ics", uid=uid, ical=ical)
+        for uid, ical in resources(data)
+    ]
 
 
 def run(data: bytes, *, now: datetime = NOW, **kw: object) -> list[Interaction]:
@@ -58,12 +60,20 @@ def test_organizer_meets_attendees() -> None:
 
 
 def test_attendee_meets_organizer_and_others_with_names() -> None:
-    data = cal(vevent(organizer="ORGANIZER;CN=Ann Lee:mailto:ann@example.org",
-                      attendees=("ATTENDEE;PARTSTAT=ACCEPTED:mailto:me@example.org",
-                                 "ATTENDEE;CN=\"Bob, B.\":mailto:bob@example.org")))
+    data = cal(
+        vevent(
+            organizer="ORGANIZER;CN=Ann Lee:mailto:ann@example.org",
+            attendees=(
+                "ATTENDEE;PARTSTAT=ACCEPTED:mailto:me@example.org",
+                'ATTENDEE;CN="Bob, B.":mailto:bob@example.org',
+            ),
+        )
+    )
     found = run(data)
-    assert {(i.address, i.name) for i in found} == {("ann@example.org", "Ann Lee"),
-                                                   ("bob@example.org", "Bob, B.")}
+    assert {(i.address, i.name) for i in found} == {
+        ("ann@example.org", "Ann Lee"),
+        ("bob@example.org", "Bob, B."),
+    }
 
 
 def test_not_mine_counts_for_nobody() -> None:
@@ -72,21 +82,36 @@ def test_not_mine_counts_for_nobody() -> None:
 
 
 def test_declined_by_me_counts_for_nobody() -> None:
-    data = cal(vevent(organizer="mailto:ann@example.org",
-                      attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org",
-                                 "mailto:bob@example.org")))
+    data = cal(
+        vevent(
+            organizer="mailto:ann@example.org",
+            attendees=(
+                "ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org",
+                "mailto:bob@example.org",
+            ),
+        )
+    )
     assert run(data) == []
 
 
 def test_organizer_who_declined_own_event_counts_for_nobody() -> None:
-    data = cal(vevent(attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org",
-                                 "mailto:bob@example.org")))
+    data = cal(
+        vevent(
+            attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org", "mailto:bob@example.org")
+        )
+    )
     assert run(data) == []
 
 
 def test_participant_who_declined_is_left_out() -> None:
-    data = cal(vevent(attendees=("ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org",
-                                 "ATTENDEE;PARTSTAT=TENTATIVE:mailto:carol@example.org")))
+    data = cal(
+        vevent(
+            attendees=(
+                "ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.org",
+                "ATTENDEE;PARTSTAT=TENTATIVE:mailto:carol@example.org",
+            )
+        )
+    )
     assert [i.address for i in run(data)] == ["carol@example.org"]
 
 
@@ -96,9 +121,15 @@ def test_no_attendees_names_nobody() -> None:
 
 
 def test_rooms_and_resources_are_not_people() -> None:
-    data = cal(vevent(attendees=("ATTENDEE;CUTYPE=ROOM:mailto:room1@example.org",
-                                 "ATTENDEE;CUTYPE=RESOURCE:mailto:beamer@example.org",
-                                 "ATTENDEE;CUTYPE=INDIVIDUAL:mailto:bob@example.org")))
+    data = cal(
+        vevent(
+            attendees=(
+                "ATTENDEE;CUTYPE=ROOM:mailto:room1@example.org",
+                "ATTENDEE;CUTYPE=RESOURCE:mailto:beamer@example.org",
+                "ATTENDEE;CUTYPE=INDIVIDUAL:mailto:bob@example.org",
+            )
+        )
+    )
     assert [i.address for i in run(data)] == ["bob@example.org"]
 
 
@@ -116,17 +147,30 @@ def test_crowd_at_and_above_max_participants(others: int, counts: bool) -> None:
 
 def test_declined_and_rooms_do_not_make_a_crowd() -> None:
     people = tuple(f"mailto:p{n}@example.org" for n in range(7))
-    data = cal(vevent(attendees=(*people, "ATTENDEE;PARTSTAT=DECLINED:mailto:x@example.org",
-                                 "ATTENDEE;CUTYPE=ROOM:mailto:r@example.org")))
+    data = cal(
+        vevent(
+            attendees=(
+                *people,
+                "ATTENDEE;PARTSTAT=DECLINED:mailto:x@example.org",
+                "ATTENDEE;CUTYPE=ROOM:mailto:r@example.org",
+            )
+        )
+    )
     assert len(run(data)) == 7
     assert len(run(data, max_participants=6)) == 0
 
 
 def test_mailto_upper_case_plus_tags_and_gmail_dots() -> None:
-    data = cal(vevent(organizer="MAILTO:ME+Calendar@Example.ORG",
-                      attendees=("ATTENDEE:MAILTO:Bob+work@Example.org",
-                                 "ATTENDEE:mailto:Jane.Doe@GoogleMail.com",
-                                 "ATTENDEE:MAILTO:bob@example.org")))
+    data = cal(
+        vevent(
+            organizer="MAILTO:ME+Calendar@Example.ORG",
+            attendees=(
+                "ATTENDEE:MAILTO:Bob+work@Example.org",
+                "ATTENDEE:mailto:Jane.Doe@GoogleMail.com",
+                "ATTENDEE:MAILTO:bob@example.org",
+            ),
+        )
+    )
     assert sorted(i.address for i in run(data)) == ["bob@example.org", "janedoe@gmail.com"]
 
 
@@ -194,13 +238,19 @@ def test_floating_time_is_local() -> None:
 
 
 def test_tzid_across_dst() -> None:
-    data = cal(vevent(start="DTSTART;TZID=America/New_York:20260301T090000",
-                      end="DTEND;TZID=America/New_York:20260301T100000",
-                      extra="RRULE:FREQ=WEEKLY;COUNT=3"))
+    data = cal(
+        vevent(
+            start="DTSTART;TZID=America/New_York:20260301T090000",
+            end="DTEND;TZID=America/New_York:20260301T100000",
+            extra="RRULE:FREQ=WEEKLY;COUNT=3",
+        )
+    )
     # New York moves to summer time on 2026-03-08: 9:00 is 14:00Z, then 13:00Z
-    assert [t for _, t in pairs(run(data))] == [datetime(2026, 3, 1, 14, tzinfo=UTC),
-                                                datetime(2026, 3, 8, 13, tzinfo=UTC),
-                                                datetime(2026, 3, 15, 13, tzinfo=UTC)]
+    assert [t for _, t in pairs(run(data))] == [
+        datetime(2026, 3, 1, 14, tzinfo=UTC),
+        datetime(2026, 3, 8, 13, tzinfo=UTC),
+        datetime(2026, 3, 15, 13, tzinfo=UTC),
+    ]
 
 
 # --- cancelled, recurring ---------------------------------------------------------------------
@@ -211,10 +261,14 @@ def test_cancelled_event() -> None:
 
 
 def test_weekly_rrule_over_years_with_exdate() -> None:
-    data = cal(vevent(start="DTSTART;TZID=Europe/Berlin:20230102T100000",
-                      end="DTEND;TZID=Europe/Berlin:20230102T110000",
-                      extra="RRULE:FREQ=WEEKLY;BYDAY=MO\n"
-                            "EXDATE;TZID=Europe/Berlin:20230109T100000,20250106T100000"))
+    data = cal(
+        vevent(
+            start="DTSTART;TZID=Europe/Berlin:20230102T100000",
+            end="DTEND;TZID=Europe/Berlin:20230102T110000",
+            extra="RRULE:FREQ=WEEKLY;BYDAY=MO\n"
+            "EXDATE;TZID=Europe/Berlin:20230109T100000,20250106T100000",
+        )
+    )
     found = run(data)
     mondays = (NOW.date() - datetime(2023, 1, 2).date()).days // 7 + 1
     assert len(found) == mondays - 2
@@ -228,35 +282,54 @@ def test_weekly_rrule_over_years_with_exdate() -> None:
 
 
 def test_monthly_rrule_until() -> None:
-    data = cal(vevent(start="DTSTART;TZID=Europe/Berlin:20220115T180000",
-                      end="DTEND;TZID=Europe/Berlin:20220115T190000",
-                      extra="RRULE:FREQ=MONTHLY;UNTIL=20251231T230000Z"))
+    data = cal(
+        vevent(
+            start="DTSTART;TZID=Europe/Berlin:20220115T180000",
+            end="DTEND;TZID=Europe/Berlin:20220115T190000",
+            extra="RRULE:FREQ=MONTHLY;UNTIL=20251231T230000Z",
+        )
+    )
     found = run(data)
     assert len(found) == 48
     assert one(data).expanded_until is None
 
 
 def test_rdate_adds_an_occurrence() -> None:
-    data = cal(vevent(start="20260105T100000Z", end="20260105T110000Z",
-                      extra="RRULE:FREQ=DAILY;COUNT=2\nRDATE:20260301T100000Z"))
+    data = cal(
+        vevent(
+            start="20260105T100000Z",
+            end="20260105T110000Z",
+            extra="RRULE:FREQ=DAILY;COUNT=2\nRDATE:20260301T100000Z",
+        )
+    )
     assert len(run(data)) == 3
 
 
 def test_overrides_move_cancel_and_change_attendees() -> None:
-    master = vevent(start="20261005T090000Z", end="20261005T100000Z",
-                    extra="RRULE:FREQ=WEEKLY;COUNT=5")
-    moved_to_future = vevent(start="20270301T090000Z", end="20270301T100000Z",
-                             extra="RECURRENCE-ID:20261012T090000Z")
-    cancelled = vevent(start="20261019T090000Z", end="20261019T100000Z",
-                       extra="RECURRENCE-ID:20261019T090000Z\nSTATUS:CANCELLED")
-    other_people = vevent(start="20261026T150000Z", end="20261026T160000Z",
-                          attendees=("mailto:carol@example.org",),
-                          extra="RECURRENCE-ID:20261026T090000Z")
-    i_declined = vevent(start="20261102T090000Z", end="20261102T100000Z",
-                        attendees=("mailto:bob@example.org",
-                                   "ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org"),
-                        organizer="mailto:bob@example.org",
-                        extra="RECURRENCE-ID:20261102T090000Z")
+    master = vevent(
+        start="20261005T090000Z", end="20261005T100000Z", extra="RRULE:FREQ=WEEKLY;COUNT=5"
+    )
+    moved_to_future = vevent(
+        start="20270301T090000Z", end="20270301T100000Z", extra="RECURRENCE-ID:20261012T090000Z"
+    )
+    cancelled = vevent(
+        start="20261019T090000Z",
+        end="20261019T100000Z",
+        extra="RECURRENCE-ID:20261019T090000Z\nSTATUS:CANCELLED",
+    )
+    other_people = vevent(
+        start="20261026T150000Z",
+        end="20261026T160000Z",
+        attendees=("mailto:carol@example.org",),
+        extra="RECURRENCE-ID:20261026T090000Z",
+    )
+    i_declined = vevent(
+        start="20261102T090000Z",
+        end="20261102T100000Z",
+        attendees=("mailto:bob@example.org", "ATTENDEE;PARTSTAT=DECLINED:mailto:me@example.org"),
+        organizer="mailto:bob@example.org",
+        extra="RECURRENCE-ID:20261102T090000Z",
+    )
     data = cal(master, moved_to_future, cancelled, other_people, i_declined)
     assert pairs(run(data)) == [
         ("bob@example.org", datetime(2026, 10, 5, 9, tzinfo=UTC)),
@@ -306,10 +379,12 @@ def test_google_calendar_export() -> None:
     found = run((DATA / "google.ics").read_bytes())
     assert {i.address for i in found} == {"priyaraman@gmail.com"}
     london = ZoneInfo("Europe/London")
-    assert sorted(i.at for i in found) == [at(2025, 6, 2, 9, tz=london),
-                                           at(2025, 6, 9, 9, tz=london),
-                                           at(2025, 6, 16, 11, tz=london),
-                                           at(2025, 6, 23, 9, tz=london)]
+    assert sorted(i.at for i in found) == [
+        at(2025, 6, 2, 9, tz=london),
+        at(2025, 6, 9, 9, tz=london),
+        at(2025, 6, 16, 11, tz=london),
+        at(2025, 6, 23, 9, tz=london),
+    ]
     assert {i.subject for i in found} == {"Weekly 1:1", "Weekly 1:1 (moved)"}
     assert found[0].name == "Priya Raman"
 
@@ -317,14 +392,19 @@ def test_google_calendar_export() -> None:
 def test_outlook_export_with_windows_zone_names() -> None:
     found = run((DATA / "outlook.ics").read_bytes())
     assert {i.address for i in found} == {"jan.devries@contoso.com"}  # the room is left out
-    assert sorted(i.at for i in found) == [datetime(2025, 3, 28, 15, tzinfo=UTC),
-                                           datetime(2025, 3, 31, 14, tzinfo=UTC)]
+    assert sorted(i.at for i in found) == [
+        datetime(2025, 3, 28, 15, tzinfo=UTC),
+        datetime(2025, 3, 31, 14, tzinfo=UTC),
+    ]
 
 
 def test_apple_calendar_export() -> None:
     (i,) = run((DATA / "apple.ics").read_bytes(), now=datetime(2025, 2, 1, tzinfo=UTC))
-    assert (i.address, i.name, i.at) == ("sam@icloud.com", "Sam Lee",
-                                         datetime(2025, 1, 15, 17, tzinfo=UTC))
+    assert (i.address, i.name, i.at) == (
+        "sam@icloud.com",
+        "Sam Lee",
+        datetime(2025, 1, 15, 17, tzinfo=UTC),
+    )
     (record,) = records((DATA / "apple.ics").read_bytes())
     assert b"VALARM" not in record.ical and b"X-APPLE" not in record.ical
 

@@ -78,8 +78,7 @@ class SilentServer:
             while line := conn.recv(4096):
                 tag, command = [*line.split(), b""][:2]
                 if command.upper() == b"CAPABILITY":
-                    conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"
-                                 + tag + b" OK done\r\n")
+                    conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
                 elif command.upper() == b"LOGIN" and self.step == "login":
                     conn.sendall(tag + b" OK [CAPABILITY IMAP4rev1] logged in\r\n")
                 else:
@@ -98,23 +97,34 @@ def good(dovecot: Dovecot, imap_user: ImapUser) -> ImapUser:
     return imap_user
 
 
-@pytest.mark.parametrize("step, security, expected", [
-    ("tcp", "tls", "timed out in the TLS handshake: no answer within 1 s (timeout)"),
-    ("tcp", "starttls", "timed out connecting: no answer within 1 s (timeout)"),
-    ("tls", "tls", "timed out connecting: no answer within 1 s (timeout)"),
-    ("greeting", "tls", "timed out logging in: no answer within 1 s (timeout)"),
-    ("login", "tls", "timed out: no answer within 1 s (timeout)"),
-])
+@pytest.mark.parametrize(
+    "step, security, expected",
+    [
+        ("tcp", "tls", "timed out in the TLS handshake: no answer within 1 s (timeout)"),
+        ("tcp", "starttls", "timed out connecting: no answer within 1 s (timeout)"),
+        ("tls", "tls", "timed out connecting: no answer within 1 s (timeout)"),
+        ("greeting", "tls", "timed out logging in: no answer within 1 s (timeout)"),
+        ("login", "tls", "timed out: no answer within 1 s (timeout)"),
+    ],
+)
 def test_a_silent_imap_server_is_one_line_and_the_others_sync(
-        tmp_path: Path, dovecot: Dovecot, good: ImapUser, step: str, security: str,
-        expected: str) -> None:
+    tmp_path: Path, dovecot: Dovecot, good: ImapUser, step: str, security: str, expected: str
+) -> None:
     silent = SilentServer(step, dovecot)
     try:
         env = make_env(
             tmp_path,
-            imap_account(dovecot, dovecot.new_user(), "silent", port=silent.port,
-                         security=security, timeout=TIMEOUT),
-            imap_account(dovecot, good, "good"), identity=(ME,))
+            imap_account(
+                dovecot,
+                dovecot.new_user(),
+                "silent",
+                port=silent.port,
+                security=security,
+                timeout=TIMEOUT,
+            ),
+            imap_account(dovecot, good, "good"),
+            identity=(ME,),
+        )
         started = time.monotonic()
         result = env.run("sync", "--once")
         took = time.monotonic() - started
@@ -133,8 +143,13 @@ def test_a_silent_command_does_not_wait_again_at_logout(dovecot: Dovecot) -> Non
     (LOGOUT would wait for the timeout a second time)."""
     silent = SilentServer("login", dovecot)
     try:
-        settings = imap.ImapSettings(host="127.0.0.1", port=silent.port, username="u",
-                                     ca_file=str(dovecot.ca_file), timeout=TIMEOUT)
+        settings = imap.ImapSettings(
+            host="127.0.0.1",
+            port=silent.port,
+            username="u",
+            ca_file=str(dovecot.ca_file),
+            timeout=TIMEOUT,
+        )
         connector = imap.connect(settings, "p")
         started = time.monotonic()
         with pytest.raises(ConnectError, match="timed out"):
@@ -165,16 +180,27 @@ def silent_http() -> Iterator[SilentHttp]:
 
 
 def test_a_silent_gmail_api_is_one_line_and_the_others_sync(
-        tmp_path: Path, dovecot: Dovecot, good: ImapUser, silent_http: SilentHttp) -> None:
+    tmp_path: Path, dovecot: Dovecot, good: ImapUser, silent_http: SilentHttp
+) -> None:
     token = tmp_path / "silent-token.json"
-    token.write_text(json.dumps({
-        "token": "access", "refresh_token": "refresh", "client_id": "id",
-        "client_secret": "secret", "token_uri": f"{silent_http.url}/token"}))
+    token.write_text(
+        json.dumps(
+            {
+                "token": "access",
+                "refresh_token": "refresh",
+                "client_id": "id",
+                "client_secret": "secret",
+                "token_uri": f"{silent_http.url}/token",
+            }
+        )
+    )
     token.chmod(0o600)
-    gmail = (f'[[account]]\nname = "silent"\ntype = "gmail"\n'
-             f'client_secrets = "{tmp_path}/client_secret.json"\n'
-             f'token_file = "{token}"\napi_endpoint = "{silent_http.url}"\n'
-             f'timeout = "{TIMEOUT}s"\n')
+    gmail = (
+        f'[[account]]\nname = "silent"\ntype = "gmail"\n'
+        f'client_secrets = "{tmp_path}/client_secret.json"\n'
+        f'token_file = "{token}"\napi_endpoint = "{silent_http.url}"\n'
+        f'timeout = "{TIMEOUT}s"\n'
+    )
     env = make_env(tmp_path, gmail, imap_account(dovecot, good, "good"), identity=(ME,))
     started = time.monotonic()
     result = env.run("sync", "--once")
@@ -188,10 +214,13 @@ def test_a_silent_gmail_api_is_one_line_and_the_others_sync(
     assert "good: 1 messages scanned, 1 new interactions" in result.stdout
 
 
-@pytest.mark.parametrize("kind, extra", [
-    ("imap", {"host": "h", "username": "u"}),
-    ("gmail", {"client_secrets": "c.json"}),
-])
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("imap", {"host": "h", "username": "u"}),
+        ("gmail", {"client_secrets": "c.json"}),
+    ],
+)
 def test_timeout_setting(tmp_path: Path, kind: str, extra: dict[str, str]) -> None:
     def settings(**more: object) -> object:
         account = {"name": "a", "type": kind, **extra, **more}
@@ -201,10 +230,12 @@ def test_timeout_setting(tmp_path: Path, kind: str, extra: dict[str, str]) -> No
     assert settings(timeout=5).timeout == 5.0  # type: ignore[attr-defined]
     assert settings(timeout=2.5).timeout == 2.5  # type: ignore[attr-defined]
     assert settings(timeout="2min").timeout == 120.0  # type: ignore[attr-defined]
-    for bad, why in [(0, "must be between 1 and 600 seconds, got 0"),
-                     ("1h", "must be between 1 and 600 seconds, got 3600"),
-                     ("soon", "expected a duration such as '90d' or a number"),
-                     (True, "expected a duration such as '90d' or a number")]:
+    for bad, why in [
+        (0, "must be between 1 and 600 seconds, got 0"),
+        ("1h", "must be between 1 and 600 seconds, got 3600"),
+        ("soon", "expected a duration such as '90d' or a number"),
+        (True, "expected a duration such as '90d' or a number"),
+    ]:
         with pytest.raises(config.ConfigError) as caught:
             settings(timeout=bad)
         assert str(caught.value).startswith(f"{tmp_path / 'c.toml'}: account 'a'.timeout: ")

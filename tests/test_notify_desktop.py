@@ -61,9 +61,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def add_lapsed(store: Store, name: str, email: str, days: int = 100) -> Alert:
     """A tracked contact last written to ``days`` ago; returns its alert."""
     store.add_contact(name, [email], None, [], NOW - timedelta(days=400))
-    sent = Interaction(address=email, name="", direction=Direction.SENT,
-                       at=NOW - timedelta(days=days), folder="Sent", message_id=f"<{email}>",
-                       subject="hello", dedupe_key=f"<{email}>")
+    sent = Interaction(
+        address=email,
+        name="",
+        direction=Direction.SENT,
+        at=NOW - timedelta(days=days),
+        folder="Sent",
+        message_id=f"<{email}>",
+        subject="hello",
+        dedupe_key=f"<{email}>",
+    )
     store.save_batch("mail", [sent], {}, NOW)
     [facts] = store.contacts([name])
     alert = alert_for(facts, CONFIG, NOW)
@@ -81,7 +88,8 @@ def wait_for_buttons(notifier: DesktopNotifier) -> list[ActionRequest]:
 
 
 def test_one_lapse_is_one_notify_call_with_text_and_buttons(
-        server: NotificationServer, store: Store) -> None:
+    server: NotificationServer, store: Store
+) -> None:
     alert = add_lapsed(store, "Priya", "priya@example.org", days=210)
     notifier = DesktopNotifier(interactive=True)
     assert notifier.deliver(compose([alert], NOW))
@@ -89,25 +97,41 @@ def test_one_lapse_is_one_notify_call_with_text_and_buttons(
     assert call["app_name"] == "weakties"
     assert call["summary"] == "Time to get in touch with Priya"
     assert call["body"] == "You last wrote to Priya 7 months ago."
-    assert call["actions"] == ["write", "Write", "snooze", "Snooze 30d",
-                               "contacted", "Mark as contacted"]
+    assert call["actions"] == [
+        "write",
+        "Write",
+        "snooze",
+        "Snooze 30d",
+        "contacted",
+        "Mark as contacted",
+    ]
     assert call["hints"] == {"urgency": ("y", 1), "category": ("s", "email")}
     assert (call["replaces_id"], call["expire_timeout"]) == (0, -1)
     notifier.close()
 
 
 def test_hostile_name_and_subject_are_escaped_in_the_markup_body(
-        server: NotificationServer) -> None:
-    owed = Alert("reply", 7, HOSTILE, "bob@example.org", "received", NOW - timedelta(days=21),
-                 subject="<b>urgent</b> & <img src=x>")
+    server: NotificationServer,
+) -> None:
+    owed = Alert(
+        "reply",
+        7,
+        HOSTILE,
+        "bob@example.org",
+        "received",
+        NOW - timedelta(days=21),
+        subject="<b>urgent</b> & <img src=x>",
+    )
     lapsed = Alert("lapse", 8, HOSTILE, "bob@example.org", "sent", NOW - timedelta(days=100))
     notifier = DesktopNotifier(interactive=True)
     assert notifier.deliver(compose([owed], NOW))
     assert notifier.deliver(compose([owed, lapsed], NOW))
     single, digest = server.notify_calls()
     escaped = "&lt;a href=&quot;http://evil&quot;&gt;Bob&lt;/a&gt;"
-    assert single["body"] == (f"{escaped} wrote 3 weeks ago and you have not replied: "
-                              "“&lt;b&gt;urgent&lt;/b&gt; &amp; &lt;img src=x&gt;”")
+    assert single["body"] == (
+        f"{escaped} wrote 3 weeks ago and you have not replied: "
+        "“&lt;b&gt;urgent&lt;/b&gt; &amp; &lt;img src=x&gt;”"
+    )
     assert escaped in digest["body"]
     for call in (single, digest):
         assert "<a" not in call["body"] and "<b>" not in call["body"]
@@ -122,8 +146,7 @@ def test_hostile_name_and_subject_are_escaped_in_the_markup_body(
 def test_plain_server_gets_plain_text_and_no_buttons(bus: SessionBus) -> None:
     plain = NotificationServer(bus, ["body"])
     try:
-        alert = Alert("lapse", 8, "A & B <x>", "ab@example.org", "sent",
-                      NOW - timedelta(days=100))
+        alert = Alert("lapse", 8, "A & B <x>", "ab@example.org", "sent", NOW - timedelta(days=100))
         notifier = DesktopNotifier(interactive=True)
         assert notifier.deliver(compose([alert], NOW))
         [call] = plain.notify_calls()
@@ -168,8 +191,7 @@ def test_buttons_snooze_and_mark_as_contacted(server: NotificationServer, store:
     notifier.close()
 
 
-def test_a_closed_notification_loses_its_buttons(server: NotificationServer,
-                                                 store: Store) -> None:
+def test_a_closed_notification_loses_its_buttons(server: NotificationServer, store: Store) -> None:
     priya = add_lapsed(store, "Priya", "priya@example.org")
     notifier = DesktopNotifier(interactive=True)
     assert notifier.deliver(compose([priya], NOW))  # id 1
@@ -183,14 +205,22 @@ def test_a_closed_notification_loses_its_buttons(server: NotificationServer,
 
 
 def test_the_notification_server_fixture_speaks_the_specification(
-        server: NotificationServer) -> None:
+    server: NotificationServer,
+) -> None:
     """The parts of the server the notifier does not call, checked with a plain client."""
     conn = open_dbus_connection(bus=os.environ["DBUS_SESSION_BUS_ADDRESS"])
     try:
-        def call(member: str, signature: str = "",
-                 body: tuple[object, ...] = ()) -> tuple[Any, ...]:
-            return tuple(unwrap_msg(conn.send_and_get_reply(
-                new_method_call(NOTIFICATIONS, member, signature, body), timeout=STARTUP)))
+
+        def call(
+            member: str, signature: str = "", body: tuple[object, ...] = ()
+        ) -> tuple[Any, ...]:
+            return tuple(
+                unwrap_msg(
+                    conn.send_and_get_reply(
+                        new_method_call(NOTIFICATIONS, member, signature, body), timeout=STARTUP
+                    )
+                )
+            )
 
         rule = MatchRule(type="signal", interface=NOTIFICATIONS.interface)
         unwrap_msg(conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=STARTUP))
@@ -210,14 +240,20 @@ def test_the_notification_server_fixture_speaks_the_specification(
         with pytest.raises(DBusErrorResponse):
             call("Nonsense")
         assert [c.member for c in server.calls] == [
-            "GetCapabilities", "GetServerInformation", "Notify", "Notify",
-            "CloseNotification", "Nonsense"]
+            "GetCapabilities",
+            "GetServerInformation",
+            "Notify",
+            "Notify",
+            "CloseNotification",
+            "Nonsense",
+        ]
     finally:
         conn.close()
 
 
 def test_write_button_opens_a_mailto_link_through_the_portal(
-        bus: SessionBus, server: NotificationServer, store: Store) -> None:
+    bus: SessionBus, server: NotificationServer, store: Store
+) -> None:
     portal = PortalServer(bus)
     try:
         alert = add_lapsed(store, "Priya", "priya+friends@example.org")
@@ -256,8 +292,8 @@ def test_bus_without_a_notification_server_falls_back(bus: SessionBus) -> None:
 
 
 def test_no_session_bus_logs_the_lapse_and_tries_again_next_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store,
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no bus socket there
     add_lapsed(store, "Priya", "priya@example.org", days=210)

@@ -25,15 +25,14 @@ def sink() -> Iterator[HttpSink]:
 
 
 def note(name: str = "Priya", email: str | None = "priya@example.org") -> Notification:
-    alert = Alert(AlertKind.LAPSE, 1, name, email, Direction.SENT,
-                  datetime(2026, 1, 1, tzinfo=UTC))
-    return Notification(summary=f"Write to {name}", body=f"{name}: 40 days since you wrote",
-                        alerts=(alert,))  # type: ignore[arg-type]
+    alert = Alert(AlertKind.LAPSE, 1, name, email, Direction.SENT, datetime(2026, 1, 1, tzinfo=UTC))
+    return Notification(
+        summary=f"Write to {name}", body=f"{name}: 40 days since you wrote", alerts=(alert,)
+    )  # type: ignore[arg-type]
 
 
 def test_json_endpoint_receives_exactly_what_was_delivered(sink: HttpSink) -> None:
-    channel = PushNotifier(f"json://127.0.0.1:{sink.port}/hook", connect_timeout=5,
-                           read_timeout=5)
+    channel = PushNotifier(f"json://127.0.0.1:{sink.port}/hook", connect_timeout=5, read_timeout=5)
     assert channel.deliver(note("Priya"))
     assert channel.deliver(note("Bob", email=None))
     assert [(r.method, r.path) for r in sink.requests] == [("POST", "/hook")] * 2
@@ -78,8 +77,9 @@ def test_unreachable_endpoint_is_a_failed_delivery(sink: HttpSink) -> None:
 
 
 @pytest.mark.parametrize("status", [200, 500])
-def test_no_secret_in_any_log_line(sink: HttpSink, status: int,
-                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_in_any_log_line(
+    sink: HttpSink, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
     sink.status = status
     caplog.set_level(logging.DEBUG)  # root and every child: ours, apprise's, urllib3's
     url = f"json://alice:{PASSWORD}@127.0.0.1:{sink.port}/hook/{TOKEN}?token={TOKEN}"
@@ -111,7 +111,8 @@ def test_unknown_scheme_refused_in_one_line(caplog: pytest.LogCaptureFixture) ->
 
 
 def test_known_scheme_but_malformed_is_refused_without_secret(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ValueError) as info:
         check_push_url(f"tgram://{TOKEN}")  # a Telegram URL needs bottoken/chatid

@@ -16,8 +16,11 @@ def _ssl(url: str) -> bool:
     engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as conn:
-            return bool(conn.execute(sa.text(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).scalar())
+            return bool(
+                conn.execute(
+                    sa.text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                ).scalar()
+            )
     finally:
         engine.dispose()
 

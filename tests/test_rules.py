@@ -14,11 +14,15 @@ ME = identities(["me@example.com", "Alias@Example.com"])
 SERVER = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def record(headers: str | bytes, role: FolderRole = FolderRole.NORMAL,
-           server_time: datetime | None = SERVER) -> HeaderRecord:
+def record(
+    headers: str | bytes,
+    role: FolderRole = FolderRole.NORMAL,
+    server_time: datetime | None = SERVER,
+) -> HeaderRecord:
     raw = headers.encode() if isinstance(headers, str) else headers
-    return HeaderRecord(headers=raw.replace(b"\n", b"\r\n"), server_time=server_time,
-                        folder="INBOX", role=role)
+    return HeaderRecord(
+        headers=raw.replace(b"\n", b"\r\n"), server_time=server_time, folder="INBOX", role=role
+    )
 
 
 def found(headers: str | bytes, **kw: object) -> list[tuple[str, str]]:
@@ -55,21 +59,26 @@ Message-ID: <s1@example.com>
 
 """
     assert found(msg, role=FolderRole.SENT) == [
-        ("sent", "bob@example.org"), ("sent", "carol@example.net"), ("sent", "dave@example.net")
+        ("sent", "bob@example.org"),
+        ("sent", "carol@example.net"),
+        ("sent", "dave@example.net"),
     ]
     # In any folder, From: me makes it a sent message.
     assert found(msg) == found(msg, role=FolderRole.SENT)
 
 
-@pytest.mark.parametrize("extra", [
-    "List-Id: <news.example.org>",
-    "List-Unsubscribe: <mailto:unsub@example.org>",
-    "Precedence: bulk",
-    "Precedence: List",
-    "Precedence: junk",
-    "Auto-Submitted: auto-replied",
-    "Auto-Submitted: auto-generated; type=bounce",
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "List-Id: <news.example.org>",
+        "List-Unsubscribe: <mailto:unsub@example.org>",
+        "Precedence: bulk",
+        "Precedence: List",
+        "Precedence: junk",
+        "Auto-Submitted: auto-replied",
+        "Auto-Submitted: auto-generated; type=bounce",
+    ],
+)
 def test_bulk_and_automated_mail_does_not_count(extra: str) -> None:
     assert found(RECEIVED.replace("Subject: hello", f"Subject: hello\n{extra}")) == []
 
@@ -80,8 +89,10 @@ def test_auto_submitted_no_still_counts() -> None:
 
 
 def test_bulk_sent_by_me_still_counts() -> None:
-    msg = ("From: me@example.com\nTo: list@example.org\nList-Id: <x>\n"
-           "Date: Mon, 10 Mar 2025 09:00:00 +0000\n\n")
+    msg = (
+        "From: me@example.com\nTo: list@example.org\nList-Id: <x>\n"
+        "Date: Mon, 10 Mar 2025 09:00:00 +0000\n\n"
+    )
     assert found(msg) == [("sent", "list@example.org")]
 
 
@@ -91,8 +102,10 @@ def test_drafts_junk_and_trash_never_count(role: FolderRole) -> None:
 
 
 def test_rfc2047_names_upper_case_and_subaddresses() -> None:
-    msg = RECEIVED.replace("From: Priya Patel <priya@example.org>",
-                           "From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <Joerg+Lists@EXAMPLE.org>")
+    msg = RECEIVED.replace(
+        "From: Priya Patel <priya@example.org>",
+        "From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <Joerg+Lists@EXAMPLE.org>",
+    )
     [i] = interactions(record(msg), ME)
     assert (i.name, i.address) == ("Jörg Müller", "joerg@example.org")
 
@@ -100,8 +113,11 @@ def test_rfc2047_names_upper_case_and_subaddresses() -> None:
 def test_encoded_subject_and_eight_bit_headers() -> None:
     msg = RECEIVED.replace("Subject: hello", "Subject: =?iso-8859-1?q?caf=E9?= ok").encode()
     assert interactions(record(msg), ME)[0].subject == "café ok"
-    raw = RECEIVED.replace("Subject: hello", "Subject: Grüße aus Köln").replace(
-        "From: Priya Patel", "From: Zoë Ünal").encode("utf-8")
+    raw = (
+        RECEIVED.replace("Subject: hello", "Subject: Grüße aus Köln")
+        .replace("From: Priya Patel", "From: Zoë Ünal")
+        .encode("utf-8")
+    )
     [i] = interactions(record(raw), ME)
     assert (i.subject, i.name, i.address) == ("Grüße aus Köln", "Zoë Ünal", "priya@example.org")
     latin1 = RECEIVED.replace("Subject: hello", "Subject: caf\xe9").encode("latin-1")
@@ -116,8 +132,10 @@ def test_gmail_dots_and_googlemail() -> None:
 
 
 def test_undisclosed_recipients_and_garbage() -> None:
-    msg = ("From: me@example.com\nTo: undisclosed-recipients:;\nBcc: bob@example.org\n"
-           "Date: Mon, 10 Mar 2025 09:00:00 +0000\n\n")
+    msg = (
+        "From: me@example.com\nTo: undisclosed-recipients:;\nBcc: bob@example.org\n"
+        "Date: Mon, 10 Mar 2025 09:00:00 +0000\n\n"
+    )
     assert found(msg) == [("sent", "bob@example.org")]
     assert parse_list("not an address") == []
     assert parse_list("") == []
@@ -128,9 +146,12 @@ def test_crafted_address_is_rejected() -> None:
     assert parse_list("alice@example.org)<bob@example.org>") == []
     assert parse_list("alice@example.org <bob@example.org>") == []
     assert parse_list('"Smith, Bob" <bob@example.org>, c@example.net') == [
-        ("Smith, Bob", "bob@example.org"), ("", "c@example.net")]
-    msg = RECEIVED.replace("From: Priya Patel <priya@example.org>",
-                           "From: alice@example.org)<bob@example.org>")
+        ("Smith, Bob", "bob@example.org"),
+        ("", "c@example.net"),
+    ]
+    msg = RECEIVED.replace(
+        "From: Priya Patel <priya@example.org>", "From: alice@example.org)<bob@example.org>"
+    )
     assert found(msg) == []
 
 
@@ -149,16 +170,19 @@ def test_message_without_id_gets_a_stable_key() -> None:
     assert first.dedupe_key == again.dedupe_key != other.dedupe_key
 
 
-@pytest.mark.parametrize("date, expected", [
-    ("Mon, 10 Mar 2025 09:00:00 +0100", datetime(2025, 3, 10, 8, 0, tzinfo=UTC)),
-    ("Mon, 10 Mar 2025 09:00:00 -0000", datetime(2025, 3, 10, 9, 0, tzinfo=UTC)),
-    ("Mon, 10 Mar 2025 09:00:00", datetime(2025, 3, 10, 9, 0, tzinfo=UTC)),
-    ("", SERVER),
-    ("yesterday-ish", SERVER),
-    ("Thu, 99 Foo 2025 99:99:99 +0000", SERVER),
-    ("Mon, 10 Mar 2031 09:00:00 +0000", SERVER),  # more than a day in the future
-    ("Tue, 11 Mar 2025 11:00:00 +0000", datetime(2025, 3, 11, 11, 0, tzinfo=UTC)),  # < 1 day
-])
+@pytest.mark.parametrize(
+    "date, expected",
+    [
+        ("Mon, 10 Mar 2025 09:00:00 +0100", datetime(2025, 3, 10, 8, 0, tzinfo=UTC)),
+        ("Mon, 10 Mar 2025 09:00:00 -0000", datetime(2025, 3, 10, 9, 0, tzinfo=UTC)),
+        ("Mon, 10 Mar 2025 09:00:00", datetime(2025, 3, 10, 9, 0, tzinfo=UTC)),
+        ("", SERVER),
+        ("yesterday-ish", SERVER),
+        ("Thu, 99 Foo 2025 99:99:99 +0000", SERVER),
+        ("Mon, 10 Mar 2031 09:00:00 +0000", SERVER),  # more than a day in the future
+        ("Tue, 11 Mar 2025 11:00:00 +0000", datetime(2025, 3, 11, 11, 0, tzinfo=UTC)),  # < 1 day
+    ],
+)
 def test_message_time(date: str, expected: datetime) -> None:
     assert message_time(date, SERVER) == expected
 
@@ -178,20 +202,23 @@ def test_subjects_can_be_left_out() -> None:
     assert i.subject is None
 
 
-@pytest.mark.parametrize("value, fast", [
-    ("bob@example.org", True),
-    ("Bob <bob@example.org>", True),
-    ("  Bob   Smith  <Bob.Smith+x@Example.ORG> , carol@example.net,", True),
-    ("=?UTF-8?Q?J=C3=B6rg?= <j@example.org>, =?utf-8?b?WsO2ZQ==?= <z@example.org>", True),
-    ("<bare@example.org>", True),
-    ("Dots.In.Gmail@googlemail.com", True),
-    ("bob@example.org, not-an-address, carol@example.net", False),
-    ("alice@example.org <bob@example.org>", False),
-    ("alice@example.org)<bob@example.org>", False),
-    ('"Smith, Bob" <bob@example.org>', False),
-    ("team: a@example.org, b@example.org;", False),
-    ("Bob <bob@example.org", False),
-])
+@pytest.mark.parametrize(
+    "value, fast",
+    [
+        ("bob@example.org", True),
+        ("Bob <bob@example.org>", True),
+        ("  Bob   Smith  <Bob.Smith+x@Example.ORG> , carol@example.net,", True),
+        ("=?UTF-8?Q?J=C3=B6rg?= <j@example.org>, =?utf-8?b?WsO2ZQ==?= <z@example.org>", True),
+        ("<bare@example.org>", True),
+        ("Dots.In.Gmail@googlemail.com", True),
+        ("bob@example.org, not-an-address, carol@example.net", False),
+        ("alice@example.org <bob@example.org>", False),
+        ("alice@example.org)<bob@example.org>", False),
+        ('"Smith, Bob" <bob@example.org>', False),
+        ("team: a@example.org, b@example.org;", False),
+        ("Bob <bob@example.org", False),
+    ],
+)
 def test_fast_address_path_agrees_with_the_full_parser(value: str, fast: bool) -> None:
     from syncd.addresses import _parse_full, _parse_simple
 
@@ -221,4 +248,6 @@ def test_comment_before_an_angle_address_is_its_name() -> None:
     from syncd.addresses import parse_list
 
     assert parse_list("(Bob Smith) <bob@x.org>, a@b.org (Alice, A)") == [
-        ("Bob Smith", "bob@x.org"), ("Alice, A", "a@b.org")]
+        ("Bob Smith", "bob@x.org"),
+        ("Alice, A", "a@b.org"),
+    ]

@@ -29,8 +29,14 @@ def verify(unit: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_LEVEL": "notice"}
-    return subprocess.run([analyze, "--user", "verify", "--recursive-errors=yes", str(unit)],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    return subprocess.run(
+        [analyze, "--user", "verify", "--recursive-errors=yes", str(unit)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_repository_unit_is_the_rendered_template() -> None:
@@ -49,8 +55,9 @@ def test_verify_would_catch_a_typo(tmp_path: Path) -> None:
     assert "Unknown key" in verify(broken, tmp_path).stderr
 
 
-def test_service_install_writes_a_unit_that_verifies(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_service_install_writes_a_unit_that_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config home"))
     env = make_env(tmp_path)
     first = env.run("service", "install")
@@ -70,23 +77,27 @@ def test_service_install_writes_a_unit_that_verifies(tmp_path: Path,
 
 
 def test_service_install_lets_the_daemon_write_token_files(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     tokens = tmp_path / "tokens"
-    env = make_env(tmp_path, '[[account]]\nname = "g"\ntype = "gmail"\n'
-                   f'client_secrets = "{tmp_path}/c.json"\ntoken_file = "{tokens}/g.json"\n')
+    env = make_env(
+        tmp_path,
+        '[[account]]\nname = "g"\ntype = "gmail"\n'
+        f'client_secrets = "{tmp_path}/c.json"\ntoken_file = "{tokens}/g.json"\n',
+    )
     result = env.run("service", "install", "--now")
     assert result.exit_code == 0, result.output
     unit = (tmp_path / "xdg" / "systemd" / "user" / "weakties.service").read_text()
     assert f"ReadWritePaths={env.db.parent} {tokens}" in unit
     assert tokens.is_dir()  # refreshed tokens can be saved from inside the sandbox
     # Started where a user systemd runs; else one line saying how.
-    assert ("now runs in the background" in result.stdout
-            or "could not start it (" in result.stdout)
+    assert "now runs in the background" in result.stdout or "could not start it (" in result.stdout
 
 
-def test_service_status_without_systemd_says_so(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_service_status_without_systemd_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no systemctl here
     env = make_env(tmp_path)
     result = env.run("service", "status")
@@ -100,8 +111,15 @@ def test_daemon_speaks_sd_notify_and_logs_for_the_journal(tmp_path: Path) -> Non
     sock.bind(str(sock_path))
     sock.settimeout(WAIT)
     env = make_env(tmp_path, extra=notify_section(tmp_path / "told.jsonl"))
-    daemon = Daemon(env, tmp_path, {"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1000000",
-                                    "INVOCATION_ID": "0123456789abcdef"})
+    daemon = Daemon(
+        env,
+        tmp_path,
+        {
+            "NOTIFY_SOCKET": str(sock_path),
+            "WATCHDOG_USEC": "1000000",
+            "INVOCATION_ID": "0123456789abcdef",
+        },
+    )
     try:
         got: list[str] = []
         while "WATCHDOG=1" not in got:
@@ -122,6 +140,12 @@ def test_daemon_speaks_sd_notify_and_logs_for_the_journal(tmp_path: Path) -> Non
 
 
 def test_python_m_syncd_runs_the_cli() -> None:
-    done = subprocess.run([sys.executable, "-m", "syncd", "--help"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=WAIT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "syncd", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+    )
     assert done.returncode == 0 and "check-lapses" in done.stdout

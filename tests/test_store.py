@@ -22,10 +22,23 @@ from syncd.store import SCHEMA_HEAD, Store, StoreError, open_store
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def interaction(address: str, key: str, at: datetime, direction: Direction = Direction.RECEIVED,
-                folder: str = "INBOX") -> Interaction:
-    return Interaction(address=address, name="", direction=direction, at=at, dedupe_key=key,
-                       message_id=key, subject=f"about {key}", folder=folder)
+def interaction(
+    address: str,
+    key: str,
+    at: datetime,
+    direction: Direction = Direction.RECEIVED,
+    folder: str = "INBOX",
+) -> Interaction:
+    return Interaction(
+        address=address,
+        name="",
+        direction=direction,
+        at=at,
+        dedupe_key=key,
+        message_id=key,
+        subject=f"about {key}",
+        folder=folder,
+    )
 
 
 @pytest.fixture
@@ -66,32 +79,41 @@ def test_replaying_a_batch_changes_nothing(store: Store) -> None:
     assert store.save_batch("a", batch, {"INBOX": {"last_uid": 2}}, NOW) == 2
     assert store.save_batch("a", batch, {"INBOX": {"last_uid": 2}}, NOW) == 0
     # The same message found in another folder or account counts once too.
-    assert store.save_batch("b", [interaction("x@example.org", "k1", NOW, folder="Archive")],
-                            {}, NOW) == 0
+    assert (
+        store.save_batch("b", [interaction("x@example.org", "k1", NOW, folder="Archive")], {}, NOW)
+        == 0
+    )
     assert store.load_state("a") == {"INBOX": {"last_uid": 2}}
     with store.session() as s:
         assert s.query(models.InteractionRow).count() == 2
 
 
 def test_a_failing_batch_writes_neither_rows_nor_state(store: Store) -> None:
-    store.save_batch("a", [interaction("x@example.org", "k1", NOW)], {"INBOX": {"last_uid": 1}},
-                     NOW)
+    store.save_batch(
+        "a", [interaction("x@example.org", "k1", NOW)], {"INBOX": {"last_uid": 1}}, NOW
+    )
     naive = interaction("y@example.org", "k2", NOW.replace(tzinfo=None))
     with pytest.raises(Exception, match="naive"):
-        store.save_batch("a", [interaction("z@example.org", "k3", NOW), naive],
-                         {"INBOX": {"last_uid": 3}}, NOW)
+        store.save_batch(
+            "a", [interaction("z@example.org", "k3", NOW), naive], {"INBOX": {"last_uid": 3}}, NOW
+        )
     assert store.load_state("a") == {"INBOX": {"last_uid": 1}}
     with store.session() as s:
         assert [r.address for r in s.query(models.InteractionRow)] == ["x@example.org"]
 
 
 def test_contact_sees_history_recorded_before_it_was_added(store: Store) -> None:
-    store.save_batch("a", [
-        interaction("priya@example.org", "k1", NOW - timedelta(days=40)),
-        interaction("priya@example.org", "k2", NOW - timedelta(days=10), Direction.SENT),
-        interaction("p@work.example", "k3", NOW - timedelta(days=5)),
-        interaction("other@example.org", "k4", NOW),
-    ], {}, NOW)
+    store.save_batch(
+        "a",
+        [
+            interaction("priya@example.org", "k1", NOW - timedelta(days=40)),
+            interaction("priya@example.org", "k2", NOW - timedelta(days=10), Direction.SENT),
+            interaction("p@work.example", "k3", NOW - timedelta(days=5)),
+            interaction("other@example.org", "k4", NOW),
+        ],
+        {},
+        NOW,
+    )
     store.add_contact("Priya", ["Priya@Example.org", "p+x@work.example"], None, ["friends"], NOW)
     [facts] = store.contacts()
     assert facts.last_sent == NOW - timedelta(days=10)
@@ -104,17 +126,24 @@ def test_contact_sees_history_recorded_before_it_was_added(store: Store) -> None
 
 def test_evidence_shows_each_message_once(store: Store) -> None:
     # One message to both of Priya's addresses: two interactions, one entry.
-    store.save_batch("a", [
-        interaction("priya@example.org", "k1", NOW, Direction.SENT),
-        interaction("p@work.example", "k1", NOW, Direction.SENT),
-        interaction("priya@example.org", "k2", NOW - timedelta(days=3)),
-    ], {}, NOW)
+    store.save_batch(
+        "a",
+        [
+            interaction("priya@example.org", "k1", NOW, Direction.SENT),
+            interaction("p@work.example", "k1", NOW, Direction.SENT),
+            interaction("priya@example.org", "k2", NOW - timedelta(days=3)),
+        ],
+        {},
+        NOW,
+    )
     store.add_contact("Priya", ["priya@example.org", "p@work.example"], None, [], NOW)
     name, emails, entries = store.evidence("PRIYA", 10)
     assert emails == ["priya@example.org", "p@work.example"]
     assert name == "Priya"
-    assert [(e["message_id"], e["direction"]) for e in entries] == [("k1", "sent"),
-                                                                     ("k2", "received")]
+    assert [(e["message_id"], e["direction"]) for e in entries] == [
+        ("k1", "sent"),
+        ("k2", "received"),
+    ]
 
 
 def test_contact_errors(store: Store) -> None:
@@ -132,9 +161,15 @@ def test_contact_errors(store: Store) -> None:
 
 def test_edit_contact(store: Store) -> None:
     store.add_contact("Bob", ["bob@example.org"], timedelta(days=30), ["a"], NOW)
-    store.edit_contact("bob", new_name="Robert", add_emails=["rob@example.net"],
-                       remove_emails=["bob@example.org"], clear_cadence=True,
-                       add_tags=["b"], remove_tags=["a"])
+    store.edit_contact(
+        "bob",
+        new_name="Robert",
+        add_emails=["rob@example.net"],
+        remove_emails=["bob@example.org"],
+        clear_cadence=True,
+        add_tags=["b"],
+        remove_tags=["a"],
+    )
     [c] = store.contacts()
     assert (c.name, c.emails, c.cadence, c.tags) == ("Robert", ["rob@example.net"], None, ["b"])
     store.remove_contact("robert")

@@ -24,39 +24,106 @@ def _mailbox(dovecot: Dovecot, user: ImapUser) -> None:
     for n, gap in enumerate([0, *PRIYA_GAPS]):
         at += timedelta(days=gap)
         # She writes, I answer the next day, she answers back: one conversation.
-        inbox.append((message("Priya Patel <priya@example.org>", ME, date=at,
-                              message_id=f"<p{n}a@example.org>"), at))
-        sent.append((message(ME, "Priya <priya@example.org>", date=at + timedelta(days=1),
-                             message_id=f"<p{n}b@example.com>"), at + timedelta(days=1)))
-        inbox.append((message("Priya Patel <priya@example.org>", ME,
-                              date=at + timedelta(days=2), message_id=f"<p{n}c@example.org>"),
-                      at + timedelta(days=2)))
+        inbox.append(
+            (
+                message(
+                    "Priya Patel <priya@example.org>",
+                    ME,
+                    date=at,
+                    message_id=f"<p{n}a@example.org>",
+                ),
+                at,
+            )
+        )
+        sent.append(
+            (
+                message(
+                    ME,
+                    "Priya <priya@example.org>",
+                    date=at + timedelta(days=1),
+                    message_id=f"<p{n}b@example.com>",
+                ),
+                at + timedelta(days=1),
+            )
+        )
+        inbox.append(
+            (
+                message(
+                    "Priya Patel <priya@example.org>",
+                    ME,
+                    date=at + timedelta(days=2),
+                    message_id=f"<p{n}c@example.org>",
+                ),
+                at + timedelta(days=2),
+            )
+        )
     bob = START + timedelta(days=300)
     inbox.append((message("Bob <bob@example.net>", ME, date=bob, message_id="<b1@x>"), bob))
-    sent.append((message(ME, "bob@example.net", date=bob + timedelta(hours=5),
-                         message_id="<b2@x>"), bob + timedelta(hours=5)))
+    sent.append(
+        (
+            message(ME, "bob@example.net", date=bob + timedelta(hours=5), message_id="<b2@x>"),
+            bob + timedelta(hours=5),
+        )
+    )
     # A newsletter I once wrote to: its mail is bulk, so never "received".
     for n in range(5):
         when = START + timedelta(days=30 * n)
-        inbox.append((message("Shop News <news@shop.example>", ME, date=when,
-                              message_id=f"<n{n}@shop>",
-                              extra="List-Unsubscribe: <mailto:unsub@shop.example>"), when))
-    sent.append((message(ME, "news@shop.example", subject="unsubscribe me",
-                         date=START + timedelta(days=200), message_id="<u@x>"),
-                 START + timedelta(days=200)))
+        inbox.append(
+            (
+                message(
+                    "Shop News <news@shop.example>",
+                    ME,
+                    date=when,
+                    message_id=f"<n{n}@shop>",
+                    extra="List-Unsubscribe: <mailto:unsub@shop.example>",
+                ),
+                when,
+            )
+        )
+    sent.append(
+        (
+            message(
+                ME,
+                "news@shop.example",
+                subject="unsubscribe me",
+                date=START + timedelta(days=200),
+                message_id="<u@x>",
+            ),
+            START + timedelta(days=200),
+        )
+    )
     # A no-reply address without bulk headers, which I answered once anyway.
     for n in range(4):
         when = START + timedelta(days=60 * n)
-        inbox.append((message("Service <no-reply@service.example>", ME, date=when,
-                              message_id=f"<s{n}@service>"), when))
-    sent.append((message(ME, "no-reply@service.example", date=START + timedelta(days=61),
-                         message_id="<sr@x>"), START + timedelta(days=61)))
+        inbox.append(
+            (
+                message(
+                    "Service <no-reply@service.example>",
+                    ME,
+                    date=when,
+                    message_id=f"<s{n}@service>",
+                ),
+                when,
+            )
+        )
+    sent.append(
+        (
+            message(
+                ME, "no-reply@service.example", date=START + timedelta(days=61), message_id="<sr@x>"
+            ),
+            START + timedelta(days=61),
+        )
+    )
     # My own alias, before I told weakties it is mine: two-way on paper.
     for n in range(3):
         when = START + timedelta(days=100 * n)
         inbox.append((message(ALIAS, ME, date=when, message_id=f"<al{n}@x>"), when))
-        sent.append((message(ME, ALIAS, date=when + timedelta(days=3),
-                             message_id=f"<am{n}@x>"), when + timedelta(days=3)))
+        sent.append(
+            (
+                message(ME, ALIAS, date=when + timedelta(days=3), message_id=f"<am{n}@x>"),
+                when + timedelta(days=3),
+            )
+        )
     # One-way both ways: Carol only writes, I only write to Erin.
     inbox.append((message("carol@example.net", ME, date=START, message_id="<c@x>"), START))
     sent.append((message(ME, "erin@example.net", date=START, message_id="<e@x>"), START))
@@ -67,8 +134,9 @@ def _mailbox(dovecot: Dovecot, user: ImapUser) -> None:
     dovecot.bulk_append(user.username, "Sent", sent)
 
 
-def test_suggest_ranks_two_way_ties_with_their_rhythm(tmp_path: Path, dovecot: Dovecot,
-                                                      imap_user: ImapUser) -> None:
+def test_suggest_ranks_two_way_ties_with_their_rhythm(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
     _mailbox(dovecot, imap_user)
     account = imap_account(dovecot, imap_user)
     env = make_env(tmp_path, account, identity=(ME,))
@@ -103,11 +171,11 @@ def test_suggest_ranks_two_way_ties_with_their_rhythm(tmp_path: Path, dovecot: D
     assert [s["email"] for s in env.json("suggest")] == ["bob@example.net"]
 
 
-def test_a_taken_name_gets_the_address(tmp_path: Path, dovecot: Dovecot,
-                                       imap_user: ImapUser) -> None:
+def test_a_taken_name_gets_the_address(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
     u = imap_user.username
-    dovecot.append(u, "INBOX", message("Bob <bob@example.net>", ME, message_id="<1@x>",
-                                       date=START))
+    dovecot.append(u, "INBOX", message("Bob <bob@example.net>", ME, message_id="<1@x>", date=START))
     dovecot.append(u, "Sent", message(ME, "bob@example.net", message_id="<2@x>", date=START))
     env = make_env(tmp_path, imap_account(dovecot, imap_user), identity=(ME,))
     env.run("sync", "--once")
@@ -115,15 +183,22 @@ def test_a_taken_name_gets_the_address(tmp_path: Path, dovecot: Dovecot,
     added = env.run("suggest", "--add", "--yes")
     assert "added Bob (bob@example.net) <bob@example.net>" in added.stdout
     names = {c["name"]: c["emails"] for c in env.json("contact", "list")}
-    assert names == {"Bob": ["another.bob@example.org"],
-                     "Bob (bob@example.net)": ["bob@example.net"]}
+    assert names == {
+        "Bob": ["another.bob@example.org"],
+        "Bob (bob@example.net)": ["bob@example.net"],
+    }
 
 
 def test_conversations_and_cadence() -> None:
-    days = [date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 5), date(2024, 3, 1),
-            date(2024, 3, 3), date(2024, 6, 1)]
-    assert suggest.conversations(days) == [date(2024, 1, 1), date(2024, 3, 1),
-                                           date(2024, 6, 1)]
+    days = [
+        date(2024, 1, 1),
+        date(2024, 1, 2),
+        date(2024, 1, 5),
+        date(2024, 3, 1),
+        date(2024, 3, 3),
+        date(2024, 6, 1),
+    ]
+    assert suggest.conversations(days) == [date(2024, 1, 1), date(2024, 3, 1), date(2024, 6, 1)]
     starts = suggest.conversations(days)
     assert suggest.proposed_cadence(starts, timedelta(days=180)) == timedelta(days=76)
     weekly = [date(2024, 1, 1) + timedelta(days=8 * i) for i in range(10)]
@@ -133,13 +208,24 @@ def test_conversations_and_cadence() -> None:
     assert suggest.proposed_cadence(rare[:1], timedelta(days=7)) == timedelta(days=30)
 
 
-@pytest.mark.parametrize(("address", "robot"), [
-    ("noreply@x.org", True), ("no-reply@x.org", True), ("no_reply-42@x.org", True),
-    ("donotreply@x.org", True), ("do-not-reply@x.org", True), ("mailer-daemon@x.org", True),
-    ("notifications@github.com", True), ("notification@x.org", True),
-    ("bounces@x.org", True), ("postmaster@x.org", True),
-    ("priya@x.org", False), ("noreen@x.org", False), ("replyguy@x.org", False),
-])
+@pytest.mark.parametrize(
+    ("address", "robot"),
+    [
+        ("noreply@x.org", True),
+        ("no-reply@x.org", True),
+        ("no_reply-42@x.org", True),
+        ("donotreply@x.org", True),
+        ("do-not-reply@x.org", True),
+        ("mailer-daemon@x.org", True),
+        ("notifications@github.com", True),
+        ("notification@x.org", True),
+        ("bounces@x.org", True),
+        ("postmaster@x.org", True),
+        ("priya@x.org", False),
+        ("noreen@x.org", False),
+        ("replyguy@x.org", False),
+    ],
+)
 def test_robot_addresses(address: str, robot: bool) -> None:
     assert suggest.is_robot(address) is robot
 

@@ -30,15 +30,25 @@ class CommandNotifier:
     def deliver(self, notification: Notification) -> bool:
         argv = render(self.template, notification.fields)
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                                  text=True, timeout=self.timeout, check=False)
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("notify command %s failed: %s", self.template[0], exc)
             return False
         if done.returncode != 0:
             why = (done.stderr.strip().splitlines() or [""])[-1][:300]
-            log.warning("notify command %s exited with status %d%s", self.template[0],
-                        done.returncode, f": {why}" if why else "")
+            log.warning(
+                "notify command %s exited with status %d%s",
+                self.template[0],
+                done.returncode,
+                f": {why}" if why else "",
+            )
             return False
         return True
 

@@ -33,12 +33,16 @@ from syncd.notify.base import ActionRequest, Notification
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = DBusAddress("/org/freedesktop/Notifications",
-                            bus_name="org.freedesktop.Notifications",
-                            interface="org.freedesktop.Notifications")
-PORTAL = DBusAddress("/org/freedesktop/portal/desktop",
-                     bus_name="org.freedesktop.portal.Desktop",
-                     interface="org.freedesktop.portal.OpenURI")
+NOTIFICATIONS = DBusAddress(
+    "/org/freedesktop/Notifications",
+    bus_name="org.freedesktop.Notifications",
+    interface="org.freedesktop.Notifications",
+)
+PORTAL = DBusAddress(
+    "/org/freedesktop/portal/desktop",
+    bus_name="org.freedesktop.portal.Desktop",
+    interface="org.freedesktop.portal.OpenURI",
+)
 APP_NAME = "weakties"
 REMEMBERED = 64  # shown notifications whose buttons we still answer
 
@@ -59,8 +63,9 @@ def session_bus_address() -> str:
 
 def escape_markup(text: str) -> str:
     """Escape text for the notification body markup (a small XML subset)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        '"', "&quot;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def _one_line(text: str) -> str:
@@ -93,15 +98,20 @@ class DesktopNotifier:
             raise Unavailable(f"bad session bus address: {exc}") from None
         try:
             if self.interactive:
-                rule = MatchRule(type="signal", interface=NOTIFICATIONS.interface,
-                                 path=NOTIFICATIONS.object_path)
-                unwrap_msg(conn.send_and_get_reply(message_bus.AddMatch(rule),
-                                                   timeout=self.timeout))
+                rule = MatchRule(
+                    type="signal", interface=NOTIFICATIONS.interface, path=NOTIFICATIONS.object_path
+                )
+                unwrap_msg(
+                    conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=self.timeout)
+                )
                 conn.filter(rule, queue=self._signals)
             caps = self._call(conn, NOTIFICATIONS, "GetCapabilities", "", ())
             self._capabilities = frozenset(caps[0])
-            owner = unwrap_msg(conn.send_and_get_reply(
-                message_bus.GetNameOwner(NOTIFICATIONS.bus_name), timeout=self.timeout))
+            owner = unwrap_msg(
+                conn.send_and_get_reply(
+                    message_bus.GetNameOwner(NOTIFICATIONS.bus_name), timeout=self.timeout
+                )
+            )
             self._server = owner[0]
         except BaseException:
             conn.close()
@@ -117,8 +127,14 @@ class DesktopNotifier:
         self._shown.clear()
         self._signals.clear()
 
-    def _call(self, conn: DBusConnection, address: DBusAddress, member: str, signature: str,
-              body: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _call(
+        self,
+        conn: DBusConnection,
+        address: DBusAddress,
+        member: str,
+        signature: str,
+        body: tuple[Any, ...],
+    ) -> tuple[Any, ...]:
         message = new_method_call(address, member, signature, body)
         return tuple(unwrap_msg(conn.send_and_get_reply(message, timeout=self.timeout)))
 
@@ -134,8 +150,11 @@ class DesktopNotifier:
                 self._drop()
                 if fresh or attempt == 2:  # a stale connection gets one fresh try
                     if self._available:
-                        log.warning("desktop notifications unavailable (%s); logging "
-                                    "instead, will try again next time", _describe(exc))
+                        log.warning(
+                            "desktop notifications unavailable (%s); logging "
+                            "instead, will try again next time",
+                            _describe(exc),
+                        )
                     self._available = False
                     return False
                 continue
@@ -155,9 +174,22 @@ class DesktopNotifier:
             for key, label in notification.actions:
                 actions += [str(key), label]
         hints = {"urgency": ("y", 1), "category": ("s", "email")}
-        reply = self._call(conn, NOTIFICATIONS, "Notify", "susssasa{sv}i",
-                           (APP_NAME, 0, "mail-message-new", _one_line(notification.summary),
-                            body, actions, hints, -1))
+        reply = self._call(
+            conn,
+            NOTIFICATIONS,
+            "Notify",
+            "susssasa{sv}i",
+            (
+                APP_NAME,
+                0,
+                "mail-message-new",
+                _one_line(notification.summary),
+                body,
+                actions,
+                hints,
+                -1,
+            ),
+        )
         return int(reply[0])
 
     def _remember(self, notification_id: int, notification: Notification) -> None:
@@ -189,8 +221,11 @@ class DesktopNotifier:
             if member == "ActionInvoked":
                 notification_id, key = message.body
                 shown = self._shown.get(notification_id)
-                if (shown is not None and len(shown.alerts) == 1
-                        and key in {k for k, _ in shown.actions}):
+                if (
+                    shown is not None
+                    and len(shown.alerts) == 1
+                    and key in {k for k, _ in shown.actions}
+                ):
                     del self._shown[notification_id]  # one answer per notification
                     requests.append(ActionRequest(NotificationAction(key), shown.alerts[0]))
             elif member == "NotificationClosed":
@@ -209,8 +244,13 @@ class DesktopNotifier:
         if opener is None:
             log.warning("cannot open %s: no desktop portal and no xdg-open", uri.split(":")[0])
             return False
-        subprocess.Popen([opener, uri], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(
+            [opener, uri],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         return True
 
     def close(self) -> None:

@@ -84,8 +84,10 @@ def _redacted(secrets: list[str]) -> Iterator[None]:
     flt = _Redact(secrets)
     # a logger's filters only see records made on that very logger: cover every child too
     names = set(_THIRD_PARTY_LOGGERS) | {
-        name for name in list(logging.root.manager.loggerDict)
-        if name.split(".")[0] in _THIRD_PARTY_LOGGERS}
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in _THIRD_PARTY_LOGGERS
+    }
     loggers = [logging.getLogger(name) for name in sorted(names)]
     for lg in loggers:
         lg.addFilter(flt)
@@ -116,8 +118,10 @@ def _instantiate(url: str) -> apprise.plugins.NotifyBase:
     with _redacted(_secrets(url, None)):
         plugin = apprise.Apprise.instantiate(url, asset=apprise.AppriseAsset())
     if plugin is None:
-        raise ValueError(f"push URL with scheme {scheme!r} is malformed "
-                         "(see Apprise's documentation for that service)")
+        raise ValueError(
+            f"push URL with scheme {scheme!r} is malformed "
+            "(see Apprise's documentation for that service)"
+        )
     return plugin
 
 
@@ -147,8 +151,13 @@ def push_body(notification: Notification) -> str:
 class PushNotifier:
     """One push URL: told, failed and retried on its own."""
 
-    def __init__(self, url: str, *, connect_timeout: float = CONNECT_TIMEOUT,
-                 read_timeout: float = READ_TIMEOUT) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
         plugin = _instantiate(url)
         plugin.socket_connect_timeout = connect_timeout
         plugin.socket_read_timeout = read_timeout
@@ -164,8 +173,9 @@ class PushNotifier:
     def deliver(self, notification: Notification) -> bool:
         try:
             with _redacted(self._secrets):
-                ok = bool(self._apprise.notify(title=notification.summary,
-                                               body=push_body(notification)))
+                ok = bool(
+                    self._apprise.notify(title=notification.summary, body=push_body(notification))
+                )
         except Exception as exc:  # Apprise or its plugin failed in a way it did not catch
             log.warning("push to %s failed: %s", self.masked_url, type(exc).__name__)
             return False

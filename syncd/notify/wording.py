@@ -80,5 +80,10 @@ def compose(alerts: list[Alert], now: datetime) -> Notification:
         summary = f"{len(alerts)} people to get back in touch with"
         body = "\n".join(f"• {line}" for line in lines)
         actions = ()
-    return Notification(summary=summary, body=body, alerts=tuple(alerts),
-                        fields={**fields, "summary": summary, "body": body}, actions=actions)
+    return Notification(
+        summary=summary,
+        body=body,
+        alerts=tuple(alerts),
+        fields={**fields, "summary": summary, "body": body},
+        actions=actions,
+    )

@@ -24,10 +24,22 @@ from tests.gmail_standin import GmailStandin
 
 ME = "me@example.com"
 
-_IMAP_FOLDERS = {"inbox": "INBOX", "sent": "Sent", "drafts": "Drafts", "junk": "Junk",
-                 "trash": "Trash", "archive": "Archive"}
-_GMAIL_LABELS = {"inbox": ["INBOX", "UNREAD"], "sent": ["SENT"], "drafts": ["DRAFT"],
-                 "junk": ["SPAM"], "trash": ["TRASH"], "archive": ["CATEGORY_PERSONAL"]}
+_IMAP_FOLDERS = {
+    "inbox": "INBOX",
+    "sent": "Sent",
+    "drafts": "Drafts",
+    "junk": "Junk",
+    "trash": "Trash",
+    "archive": "Archive",
+}
+_GMAIL_LABELS = {
+    "inbox": ["INBOX", "UNREAD"],
+    "sent": ["SENT"],
+    "drafts": ["DRAFT"],
+    "junk": ["SPAM"],
+    "trash": ["TRASH"],
+    "archive": ["CATEGORY_PERSONAL"],
+}
 
 
 class Mailbox(Protocol):
@@ -48,9 +60,12 @@ class ImapMailbox:
         self.dovecot.append(self.user.username, _IMAP_FOLDERS[where], raw, at)
 
     def open(self) -> Connector:
-        settings = imap.ImapSettings(host=self.dovecot.host, username=self.user.username,
-                                     port=self.dovecot.tls_port,
-                                     ca_file=str(self.dovecot.ca_file))
+        settings = imap.ImapSettings(
+            host=self.dovecot.host,
+            username=self.user.username,
+            port=self.dovecot.tls_port,
+            ca_file=str(self.dovecot.ca_file),
+        )
         return imap.connect(settings, self.user.password)
 
 
@@ -67,11 +82,15 @@ class GmailMailbox:
         self.standin.add(head.replace("\r\n", "\n") + "\n", _GMAIL_LABELS[where], at)
 
     def open(self) -> Connector:
-        settings = gmail.GmailSettings(client_secrets="unused.json",
-                                       api_endpoint=self.standin.url)
-        return gmail.connect(settings, self.token, save_token=self._saved,
-                             backoff=Backoff(base=0.5), sleep=self.sleeps.append,
-                             bucket=TokenBucket(10**9))
+        settings = gmail.GmailSettings(client_secrets="unused.json", api_endpoint=self.standin.url)
+        return gmail.connect(
+            settings,
+            self.token,
+            save_token=self._saved,
+            backoff=Backoff(base=0.5),
+            sleep=self.sleeps.append,
+            bucket=TokenBucket(10**9),
+        )
 
     def _saved(self, token_json: str) -> None:
         self.token = token_json

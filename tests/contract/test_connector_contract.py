@@ -25,14 +25,42 @@ Seen = set[tuple[str, str, datetime, str]]
 def sample(mailbox: Mailbox) -> None:
     """A small mailbox exercising every rule that depends on where mail sits."""
     deliver = mailbox.deliver
-    deliver(message("Priya <priya@example.org>", ME, date=day(1), message_id="<r1@x>",
-                    cc="carol@example.net"), "inbox", day(1))
-    deliver(message(f"Me <{ME}>", "Bob <bob@example.org>", cc="dan@example.net",
-                    date=day(2), message_id="<s1@x>"), "sent", day(2))
-    deliver(message("Erin <erin@example.org>", ME, date=day(3), message_id="<a1@x>"),
-            "archive", day(3))
-    deliver(message("News <news@example.org>", ME, date=day(4), message_id="<n1@x>",
-                    extra="List-Id: <list.example.org>"), "inbox", day(4))
+    deliver(
+        message(
+            "Priya <priya@example.org>",
+            ME,
+            date=day(1),
+            message_id="<r1@x>",
+            cc="carol@example.net",
+        ),
+        "inbox",
+        day(1),
+    )
+    deliver(
+        message(
+            f"Me <{ME}>",
+            "Bob <bob@example.org>",
+            cc="dan@example.net",
+            date=day(2),
+            message_id="<s1@x>",
+        ),
+        "sent",
+        day(2),
+    )
+    deliver(
+        message("Erin <erin@example.org>", ME, date=day(3), message_id="<a1@x>"), "archive", day(3)
+    )
+    deliver(
+        message(
+            "News <news@example.org>",
+            ME,
+            date=day(4),
+            message_id="<n1@x>",
+            extra="List-Id: <list.example.org>",
+        ),
+        "inbox",
+        day(4),
+    )
     deliver(message(ME, "fay@example.org", date=day(5), message_id="<d1@x>"), "drafts", day(5))
     deliver(message("spam@example.org", ME, date=day(6), message_id="<j1@x>"), "junk", day(6))
     deliver(message("gone@example.org", ME, date=day(7), message_id="<t1@x>"), "trash", day(7))
@@ -50,8 +78,11 @@ EXPECTED: Seen = {
 
 
 def found(records: list[HeaderRecord]) -> Seen:
-    return {(i.direction.value, i.address, i.at, i.dedupe_key)
-            for r in records for i in interactions(r, MINE)}
+    return {
+        (i.direction.value, i.address, i.at, i.dedupe_key)
+        for r in records
+        for i in interactions(r, MINE)
+    }
 
 
 def message_ids(records: list[HeaderRecord]) -> list[str]:
@@ -94,24 +125,35 @@ class TestConnectorContract:
         state: State = {}
         with mailbox.open() as connector:
             one_pass(connector, state)
-        mailbox.deliver(message("Hana <hana@example.org>", ME, date=day(20),
-                                message_id="<new@x>"), "inbox", day(20))
-        mailbox.deliver(message(ME, "ivan@example.org", date=day(21), message_id="<new2@x>"),
-                        "sent", day(21))
+        mailbox.deliver(
+            message("Hana <hana@example.org>", ME, date=day(20), message_id="<new@x>"),
+            "inbox",
+            day(20),
+        )
+        mailbox.deliver(
+            message(ME, "ivan@example.org", date=day(21), message_id="<new2@x>"), "sent", day(21)
+        )
         with mailbox.open() as connector:  # a later pass, a new session
             records = one_pass(connector, state)
             assert one_pass(connector, state) == []
         assert sorted(message_ids(records)) == ["<new2@x>", "<new@x>"]
-        assert found(records) == {("received", "hana@example.org", day(20), "mid:<new@x>"),
-                                  ("sent", "ivan@example.org", day(21), "mid:<new2@x>")}
+        assert found(records) == {
+            ("received", "hana@example.org", day(20), "mid:<new@x>"),
+            ("sent", "ivan@example.org", day(21), "mid:<new2@x>"),
+        }
 
     def test_state_saved_with_any_batch_resumes_without_loss_or_repeat(
-            self, mailbox: Mailbox) -> None:
+        self, mailbox: Mailbox
+    ) -> None:
         for n in range(120):
-            mailbox.deliver(message(f"p{n}@example.org", ME, date=day(1 + n % 28),
-                                    message_id=f"<bulk{n}@x>"), "inbox", day(1 + n % 28))
-        mailbox.deliver(message(ME, "q@example.org", date=day(2), message_id="<sq@x>"),
-                        "sent", day(2))
+            mailbox.deliver(
+                message(f"p{n}@example.org", ME, date=day(1 + n % 28), message_id=f"<bulk{n}@x>"),
+                "inbox",
+                day(1 + n % 28),
+            )
+        mailbox.deliver(
+            message(ME, "q@example.org", date=day(2), message_id="<sq@x>"), "sent", day(2)
+        )
         state: State = {}
         with mailbox.open() as connector:
             first = one_pass(connector, state, limit=1)  # the pass dies after one batch
@@ -121,22 +163,37 @@ class TestConnectorContract:
         assert len(ids) == len(set(ids)) == 121
 
 
-def test_gmail_and_imap_agree_on_the_same_mailbox(imap_mailbox: ImapMailbox,
-                                                  gmail_mailbox: GmailMailbox) -> None:
+def test_gmail_and_imap_agree_on_the_same_mailbox(
+    imap_mailbox: ImapMailbox, gmail_mailbox: GmailMailbox
+) -> None:
     """The same messages through both connectors: the same interactions."""
     results = []
     for mailbox in (imap_mailbox, gmail_mailbox):
         sample(mailbox)
         for n in range(60):
-            sender, to = (ME, f"peer{n}@example.org") if n % 3 == 0 else (f"peer{n}@example.org",
-                                                                         ME)
-            mailbox.deliver(message(sender, to, date=datetime(2024, 1, 1 + n % 28, tzinfo=UTC),
-                                    message_id=f"<same{n}@x>", subject=f"Grüße {n}"),
-                            "sent" if n % 3 == 0 else "inbox", day(1))
+            sender, to = (
+                (ME, f"peer{n}@example.org") if n % 3 == 0 else (f"peer{n}@example.org", ME)
+            )
+            mailbox.deliver(
+                message(
+                    sender,
+                    to,
+                    date=datetime(2024, 1, 1 + n % 28, tzinfo=UTC),
+                    message_id=f"<same{n}@x>",
+                    subject=f"Grüße {n}",
+                ),
+                "sent" if n % 3 == 0 else "inbox",
+                day(1),
+            )
         with mailbox.open() as connector:
             records = one_pass(connector, {})
-        results.append({(i.direction.value, i.address, i.name, i.at, i.dedupe_key, i.subject)
-                        for r in records for i in interactions(r, MINE)})
+        results.append(
+            {
+                (i.direction.value, i.address, i.name, i.at, i.dedupe_key, i.subject)
+                for r in records
+                for i in interactions(r, MINE)
+            }
+        )
     imap_result, gmail_result = results
     assert len(imap_result) == 5 + 60
     assert gmail_result == imap_result
