@@ -7,9 +7,10 @@ import logging
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from syncd.errors import NotFound
 from syncd.model import NotificationAction
 from syncd.notify.base import ActionRequest, Notifier
-from syncd.store import Store, StoreError
+from syncd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,5 +34,5 @@ def perform(request: ActionRequest, store: Store, notifier: Notifier, now: datet
         elif request.action == NotificationAction.CONTACTED:
             store.add_touch(alert.name, now, TOUCH_NOTE)
             log.info("%s: marked as contacted", alert.name)
-    except StoreError as exc:  # renamed or removed since the notification
+    except NotFound as exc:  # renamed or removed since the notification
         log.warning("notification button for %s: %s", alert.name, exc)

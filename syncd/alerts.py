@@ -12,13 +12,14 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from syncd import lapses, told
+from syncd import lapses
 from syncd.config import Config
+from syncd.errors import NotFound
 from syncd.model import Alert, AlertKind
 from syncd.notify.base import Notification, Notifier
 from syncd.notify.log import log_notification
 from syncd.notify.wording import compose
-from syncd.store import Store, StoreError
+from syncd.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _with_subject(store: Store, alert: Alert) -> Alert:
         return alert
     try:
         _, _, entries = store.evidence(alert.name, 1)
-    except StoreError:
+    except NotFound:
         return alert
     if entries and entries[0]["direction"] == "received" and entries[0]["subject"]:
         return replace(alert, subject=" ".join(entries[0]["subject"].split())[:120])
@@ -56,7 +57,7 @@ def check(
     """Tell what is due now; ``dry_run`` decides and composes but sends and records nothing."""
     now = now or datetime.now(UTC)
     local_now = local_now or now.astimezone()
-    alerts = lapses.due_alerts(store.contacts(), config, now, told.load(store))
+    alerts = lapses.due_alerts(store.contacts(), config, now, store.told())
     result = CheckResult(alerts=alerts)
     if not alerts:
         return result
@@ -73,7 +74,7 @@ def check(
         result.delivered.append(notification)
         return result
     if notifier.deliver(notification):
-        told.record(store, alerts, now)
+        store.record_told(alerts, now)
         log.info("told: %s", notification.summary)
         result.delivered.append(notification)
     else:

@@ -23,12 +23,9 @@ import platformdirs
 
 from syncd import durations
 from syncd.durations import parse_duration
+from syncd.errors import ConfigError
 
 APP = "weakties"
-
-
-class ConfigError(Exception):
-    """A problem in the config file; the message names the file and the key."""
 
 
 def default_config_path() -> Path:

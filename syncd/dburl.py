@@ -62,6 +62,14 @@ def normalise(text: str) -> str:
     return parse(text).render_as_string(hide_password=False)
 
 
+def sqlite_file(text: str) -> Path | None:
+    """The absolute path of the SQLite file ``text`` names; None for another database."""
+    url = parse(text)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser().absolute()
+
+
 def mask(url: URL | str) -> str:
     """The URL for messages and logs: the password (if any) shown as ``***``."""
     if isinstance(url, str):

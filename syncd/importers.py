@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncd.addresses import normalize
+from syncd.errors import WeaktiesError
 
 if TYPE_CHECKING:
     import vobject.base
@@ -41,7 +42,7 @@ _LINKEDIN_HEADER = ("First Name", "Last Name", "Email Address")
 _GOOGLE_EMAIL = re.compile(r"^E-mail \d+ - Value$")
 
 
-class ImportFileError(Exception):
+class ImportFileError(WeaktiesError):
     """The file cannot be imported; the message is one line naming file and line."""
 
 

@@ -28,9 +28,10 @@ from syncd import config as config_mod
 from syncd import configfile, files, providers, secrets
 from syncd.accounts import authorize_gmail, check_login
 from syncd.addresses import normalize
+from syncd.errors import WeaktiesError
 
 
-class InitError(Exception):
+class InitError(WeaktiesError):
     """init cannot go on; one line for the user. ``exit_code`` 2 for usage."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import subprocess
 from typing import TYPE_CHECKING
 
+from syncd.errors import SecretError
+
 if TYPE_CHECKING:  # keyring is imported only when needed: it costs start-up time
     import keyring.backend
 
 SERVICE = "weakties"
 _INSECURE_BACKENDS = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
-
-
-class SecretError(Exception):
-    """No secret could be had; the message says what to do."""
 
 
 def ensure_keyring() -> keyring.backend.KeyringBackend:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
+from syncd import dburl
 from syncd.config import Config
 
 UNIT_NAME = "weakties.service"
@@ -96,12 +97,9 @@ def weakties_command() -> list[str]:
 
 
 def sqlite_directory(database_url: str) -> Path | None:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).expanduser().absolute().parent
+    """The directory of a SQLite database file (the unit must let it be written)."""
+    path = dburl.sqlite_file(database_url)
+    return path.parent if path is not None else None
 
 
 @dataclass(frozen=True)

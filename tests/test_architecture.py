@@ -111,5 +111,28 @@ def test_pure_layer_imports_no_store(module: str) -> None:
 
 
 def test_the_import_parser_sees_the_stores_imports() -> None:
-    found = _imports(ROOT / "syncd" / "store.py")
+    found = _imports(ROOT / "syncd" / "store" / "sync_writes.py")
     assert _names(found, FORBIDDEN_IN_PURE) >= {"sqlalchemy", "syncd.schema"}
+
+
+def test_errors_import_only_the_standard_library() -> None:
+    found = _imports(ROOT / "syncd" / "errors.py")
+    assert {m.split(".")[0] for m in found} <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+#: The only modules that may speak SQL: the store package, the tables, the ORM
+#: classes, the migrations, and the URL parser (it builds SQLAlchemy URLs).
+SQL_ALLOWED = ("syncd/store/", "syncd/schema.py", "syncd/models.py", "syncd/migrations/")
+SQL_ALLOWED_FILES = ("syncd/dburl.py",)
+
+
+def test_only_the_store_knows_sql() -> None:
+    files = sorted((ROOT / "syncd").rglob("*.py"))
+    speaking = {
+        rel
+        for f in files
+        if _names(_imports(f), ("sqlalchemy", "alembic"))
+        and not (rel := str(f.relative_to(ROOT))).startswith(SQL_ALLOWED)
+        and rel not in SQL_ALLOWED_FILES
+    }
+    assert speaking == set()

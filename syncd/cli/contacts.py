@@ -1,0 +1,186 @@
+"""``weakties contact ...``, ``touch`` and ``snooze``: the people tracked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from syncd import durations
+from syncd.cli import output
+from syncd.cli.root import (
+    App,
+    bounded_duration,
+    main,
+    parse_cadence,
+    pass_app,
+    tagged,
+)
+from syncd.durations import format_cadence
+
+
+@main.group()
+def contact() -> None:
+    """Add, list, show, edit and remove the people you keep in touch with."""
+
+
+@contact.command("add")
+@click.argument("name")
+@click.option("--email", "emails", multiple=True, required=True, help="Repeat for several.")
+@click.option("--cadence", callback=parse_cadence, help="How often to be in touch, e.g. 90d, 6mo.")
+@click.option("--tag", "tags", multiple=True, help="Repeat for several.")
+@pass_app
+def contact_add(
+    app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None, tags: tuple[str, ...]
+) -> None:
+    """Track NAME, reachable at one or more addresses."""
+    app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
+    click.echo(f"added {name}")
+
+
+@contact.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--tag", "tags", multiple=True, help="Only contacts with this tag (repeatable).")
+@pass_app
+def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
+    """All tracked contacts."""
+    contacts = tagged(app.store.contacts(), tags)
+    if as_json:
+        output.emit_json(
+            [
+                {
+                    "name": c.name,
+                    "emails": c.emails,
+                    "tags": c.tags,
+                    "cadence_days": output.days(c.cadence),
+                }
+                for c in contacts
+            ]
+        )
+        return
+    output.table(
+        [
+            [
+                c.name,
+                ", ".join(c.emails),
+                format_cadence(c.cadence) if c.cadence else "default",
+                ", ".join(c.tags),
+            ]
+            for c in contacts
+        ],
+        ["NAME", "EMAILS", "CADENCE", "TAGS"],
+    )
+
+
+@contact.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
+@pass_app
+def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
+    """The latest interactions behind NAME's dates, newest first."""
+    real_name, emails, entries = app.store.evidence(name, limit)
+    if as_json:
+        output.emit_json(
+            {
+                "name": real_name,
+                "emails": emails,
+                "interactions": [{**e, "at": output.iso(e["at"])} for e in entries],
+            }
+        )
+        return
+    click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
+    if not entries:
+        click.echo("  no interactions recorded yet")
+        return
+    output.table(
+        [
+            [
+                f"{e['at'].astimezone():%Y-%m-%d %H:%M}",
+                e["direction"],
+                f"{e['account']}/{e['folder']}" if e["account"] else "",
+                e["subject"] or "",
+            ]
+            for e in entries
+        ],
+        ["WHEN", "WHICH WAY", "WHERE", "SUBJECT"],
+    )
+
+
+@contact.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", help="Rename the contact.")
+@click.option("--add-email", multiple=True)
+@click.option("--remove-email", multiple=True)
+@click.option("--cadence", help="A duration, or 'default' to use the tag or default cadence.")
+@click.option("--add-tag", multiple=True)
+@click.option("--remove-tag", multiple=True)
+@pass_app
+def contact_edit(
+    app: App,
+    name: str,
+    new_name: str | None,
+    add_email: tuple[str, ...],
+    remove_email: tuple[str, ...],
+    cadence: str | None,
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+) -> None:
+    """Change NAME's name, addresses, cadence or tags."""
+    clear = cadence == "default"
+    delta = None if clear else parse_cadence(None, None, cadence)
+    app.store.edit_contact(
+        name,
+        new_name=new_name,
+        add_emails=add_email,
+        remove_emails=remove_email,
+        cadence=delta,
+        clear_cadence=clear,
+        add_tags=add_tag,
+        remove_tags=remove_tag,
+    )
+    click.echo(f"updated {new_name or name}")
+
+
+@contact.command("rm")
+@click.argument("name")
+@pass_app
+def contact_rm(app: App, name: str) -> None:
+    """Stop tracking NAME (the recorded mail history stays)."""
+    app.store.remove_contact(name)
+    click.echo(f"removed {name}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--at", "at", help="When (ISO 8601; default now).")
+@click.option("--note", help="What it was: 'coffee', 'call'...")
+@pass_app
+def touch(app: App, name: str, at: str | None, note: str | None) -> None:
+    """Record contact with NAME outside mail (a coffee, a call)."""
+    when = datetime.now(UTC)
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(f"not an ISO 8601 time: {at!r}", param_hint="--at") from None
+        when = when.astimezone(UTC)  # a naive time is the local time
+    app.store.add_touch(name, when, note)
+    click.echo(f"recorded contact with {name} on {when:%Y-%m-%d}")
+
+
+@main.command()
+@click.argument("name")
+@click.argument("duration")
+@pass_app
+def snooze(app: App, name: str, duration: str) -> None:
+    """Keep NAME quiet for DURATION (e.g. 30d), or 'off' to end a snooze."""
+    if duration == "off":
+        real = app.store.snooze(name, None)
+        click.echo(f"{real} is no longer snoozed")
+        return
+    delta = bounded_duration(durations.SNOOZE, duration)
+    assert delta is not None
+    until = datetime.now(UTC) + delta
+    real = app.store.snooze(name, until)
+    click.echo(f"{real} snoozed until {until:%Y-%m-%d}")

@@ -1,0 +1,134 @@
+"""The ``weakties`` group: global options, the shared :class:`App`, the one error handler.
+
+Every error a user can meet is a ``syncd.errors.WeaktiesError`` (or a
+connector's ``ConnectorError``); :class:`_Group` turns it into one line on
+stderr, ``weakties: error: ...``, and the exit status its class names
+(2 usage and configuration, 1 runtime, 3 not running). Never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connectors.base import ConnectorError
+from syncd import config as config_mod
+from syncd import durations
+from syncd.errors import WeaktiesError
+from syncd.model import ContactFacts
+from syncd.store import Store, open_store
+
+
+class UserError(click.ClickException):
+    """One line for the user, then exit with ``exit_code`` (click shows it)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"weakties: error: {self.message}", err=True)
+
+
+class _Group(click.Group):
+    """Turns the core's user-facing exceptions into one-line errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WeaktiesError as exc:
+            raise UserError(str(exc), exit_code=exc.exit_code) from None
+        except ConnectorError as exc:
+            raise UserError(str(exc)) from None
+
+
+class App:
+    """What the commands share: the config, loaded once, and the store, opened lazily."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config = config_mod.load(config_path)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.config.database_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def bounded_duration(bounds: durations.Bounds, value: str | None) -> timedelta | None:
+    """A duration typed on the command line, within the bounds of its setting."""
+    if value is None:
+        return None
+    try:
+        return bounds.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def parse_cadence(_ctx: Any, _param: Any, value: str | None) -> timedelta | None:
+    """click callback for ``--cadence``."""
+    return bounded_duration(durations.CADENCE, value)
+
+
+def tagged(contacts: list[ContactFacts], tags: Sequence[str]) -> list[ContactFacts]:
+    """The contacts with any of ``tags``; all of them when no tag is given."""
+    if not tags:
+        return contacts
+    wanted = set(tags)
+    return [c for c in contacts if wanted & set(c.tags)]
+
+
+def progress_bar() -> Callable[[str, int, int | None], None] | None:
+    """A one-line progress bar on stderr while syncing, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(account: str, done: int, total: int | None) -> None:
+        if total:
+            filled = min(30, 30 * done // max(total, 1))
+            bar = "#" * filled + "-" * (30 - filled)
+            click.echo(f"\r{account}: [{bar}] {done}/{total} messages", err=True, nl=False)
+        else:
+            click.echo(f"\r{account}: {done} messages", err=True, nl=False)
+
+    return show
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: $WEAKTIES_CONFIG, else the XDG config dir).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
+@click.version_option(package_name="weakties")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """weakties: notices when someone you care about has gone quiet."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
+        return  # init may have to replace a config that does not load
+    try:
+        app = App(config_path)
+    except config_mod.ConfigError as exc:
+        raise UserError(str(exc), exit_code=2) from None
+    ctx.obj = app
+    ctx.call_on_close(app.close)
