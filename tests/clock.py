@@ -19,7 +19,7 @@ class FakeClock:
     def __init__(self, start: datetime = START, zone: tzinfo = UTC) -> None:
         self.start, self.zone = start, zone
         self.elapsed = 0.0  # seconds since start; monotonic() is 1000 + elapsed
-        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._events: list[tuple[float, int, Callable[[], object]]] = []
         self._added = 0
 
     # --- the Clock interface ----------------------------------------------------
@@ -45,7 +45,7 @@ class FakeClock:
 
     # --- for the test -----------------------------------------------------------
 
-    def at(self, when: timedelta, action: Callable[[], None]) -> None:
+    def at(self, when: timedelta, action: Callable[[], object]) -> None:
         """Run ``action`` once the clock reaches ``start + when`` (in a wait)."""
         self._added += 1
         self._events.append((when.total_seconds(), self._added, action))
