@@ -325,7 +325,7 @@ def test_mark_as_contacted_ends_the_lapse_and_write_opens_a_mail(
         rig.notifier.press(NotificationAction.CONTACTED, alert)
 
     rig.clock.at(30 * MIN, press_both)
-    rig.run(config, until=6 * HOUR, tick=1.0)
+    rig.run(config, until=6 * HOUR, tick=60.0)
     assert rig.notifier.opened == ["mailto:priya@example.org"]
     [priya] = rig.store.contacts()
     assert priya.last_touch == NOW + 30 * MIN
