@@ -74,8 +74,17 @@ def sync_account(
 
 
 def sync_all(
-    store: Store, config: Config, only: str | None = None, progress: Progress | None = None
+    store: Store,
+    config: Config,
+    only: str | None = None,
+    progress: Progress | None = None,
+    *,
+    connect: Callable[[Account], Connector] | None = None,
+    clock: Clock = SYSTEM,
 ) -> list[AccountResult]:
     """One pass over every account (or just ``only``)."""
     accounts = [config.account(only)] if only else config.accounts
-    return [sync_account(store, config, account, progress) for account in accounts]
+    return [
+        sync_account(store, config, account, progress, connect=connect, clock=clock)
+        for account in accounts
+    ]
