@@ -15,7 +15,8 @@ daemon, alerts) can be tested in-process in milliseconds:
 * Only :data:`HEADER_FIELDS` are handed on, raw (as IMAP's ``HEADER.FIELDS``
   does); the body never leaves the mailbox.
 * :meth:`MemoryMailbox.fail_connect` and :meth:`MemoryMailbox.fail_after`
-  make the next connects or passes raise a :class:`ConnectorError`;
+  make the next connects or passes raise a :class:`ConnectorError` (or any
+  exception, to play a connector's bug);
   ``on_batch`` is called before each batch is yielded (a test can stop a
   daemon there).
 
@@ -70,7 +71,7 @@ class MemoryFolder:
 
 @dataclass
 class _Failure:
-    error: ConnectorError
+    error: Exception
     after_batches: int | None  # None: at connect
     times: int
 
@@ -112,11 +113,12 @@ class MemoryMailbox:
         """A new UIDVALIDITY (as after a server restore): the folder is read again."""
         self.folders[folder].uidvalidity = next(_validities)
 
-    def fail_connect(self, error: ConnectorError, times: int = 1) -> None:
-        """The next ``times`` connects raise ``error``."""
+    def fail_connect(self, error: Exception, times: int = 1) -> None:
+        """The next ``times`` connects raise ``error`` (a ConnectorError as a real
+        connector would, or anything else to play a connector's bug)."""
         self._failures.append(_Failure(error, None, times))
 
-    def fail_after(self, batches: int, error: ConnectorError, times: int = 1) -> None:
+    def fail_after(self, batches: int, error: Exception, times: int = 1) -> None:
         """The next ``times`` passes raise ``error`` once ``batches`` batches were yielded."""
         self._failures.append(_Failure(error, batches, times))
 

@@ -24,7 +24,7 @@ from connectors import memory
 from connectors.base import AuthError, Connector
 from syncd.config import Account, Config
 from syncd.daemon import Daemon
-from syncd.model import Alert, Direction, NotificationAction
+from syncd.model import Alert, AlertKind, Direction, NotificationAction
 from syncd.notify.base import ActionRequest, Notification
 from syncd.store import Store
 from tests.clock import FakeClock
@@ -384,3 +384,66 @@ def test_a_stop_between_batches_keeps_whole_batches_and_resumes_after_them(
     rig.run(config, until=MIN)  # the next daemon resumes after the stored batch
     assert stored(rig.store) == 120
     assert rig.store.load_state("mail")["INBOX"]["last_uid"] == 120
+
+
+def test_a_restarted_daemon_does_not_tell_again_what_was_told(
+    rig: Rig,
+    make_config: ConfigFactory,
+    make_contact: ContactFactory,
+    make_interactions: InteractionsFactory,
+) -> None:
+    overdue(rig.store, make_contact, make_interactions)
+    config = make_config(daemon={"poll_interval": "15min"}, accounts=[memory_account("mail")])
+    rig.run(config, until=MIN)
+    rig.clock.advance(HOUR)  # down for an hour, then started again on the same database
+    rig.run(config, until=2 * HOUR)
+    assert rig.notifier.when_told() == [0 * MIN]  # the told-state is stored, not remembered
+    assert len(rig.polled("mail")) == 1 + 4
+
+
+def test_a_reply_owed_is_told_with_the_subject_of_their_mail(
+    rig: Rig, make_config: ConfigFactory, make_contact: ContactFactory
+) -> None:
+    make_contact(rig.store, "Priya", created=NOW - 400 * DAY)
+    when = NOW - 20 * DAY
+    raw = message(
+        "Priya <priya@example.org>",
+        "me@example.com",
+        date=when,
+        message_id="<r@x>",
+        subject="Dinner <b>next</b>\r\n week?",
+    )
+    rig.mailbox("mail").deliver(raw, "INBOX", when)
+    config = make_config(notify={"reply_after": "14d"}, accounts=[memory_account("mail")])
+    rig.run(config, until=MIN)
+    [(_, note)] = rig.notifier.told
+    assert note.summary == "Priya is waiting for a reply"
+    assert note.body.endswith("“Dinner <b>next</b> week?”")
+    assert [a.kind for a in note.alerts] == [AlertKind.REPLY]
+
+
+def test_a_connector_bug_mid_pass_keeps_the_stored_batch_and_backs_off(
+    rig: Rig,
+    make_config: ConfigFactory,
+    make_contact: ContactFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_contact(rig.store, "Priya")
+    box = rig.mailbox("mail")
+    for n in range(30):
+        at = NOW - timedelta(days=2) + n * MIN
+        raw = message("Priya <priya@example.org>", "me@example.com", date=at, message_id=f"<{n}@x>")
+        box.deliver(raw, "INBOX", at)
+    box.fail_after(1, RuntimeError("list index out of range"))
+    config = make_config(
+        daemon={"poll_interval": "1min"}, accounts=[memory_account("mail", batch_size=10)]
+    )
+    with caplog.at_level(logging.WARNING, logger="weakties.daemon"):
+        rig.run(config, until=2 * MIN + 30 * timedelta(seconds=1))
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        m.startswith("mail: RuntimeError: list index out of range (failed 1 time(s)")
+        for m in messages
+    )
+    assert rig.polled("mail") == [0 * MIN, 2 * MIN]  # backed off for 2 minutes, then resumed
+    assert stored(rig.store) == 30  # the batch before the bug was kept, the rest came after
