@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from connectors.base import ConnectorError
+from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
+from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
 from syncd.rules import identities, interactions
 from syncd.store import Store
@@ -39,21 +39,31 @@ class AccountResult:
 
 
 def sync_account(
-    store: Store, config: Config, account: Account, progress: Progress | None = None
+    store: Store,
+    config: Config,
+    account: Account,
+    progress: Progress | None = None,
+    *,
+    connect: Callable[[Account], Connector] | None = None,
+    clock: Clock = SYSTEM,
 ) -> AccountResult:
-    """Sync one account; never raises for a connector failure (see ``error``)."""
+    """Sync one account; never raises for a connector failure (see ``error``).
+
+    ``connect`` opens the account (default: its type's, ``syncd.accounts``);
+    ``clock`` dates the stored batches.
+    """
     result = AccountResult(account.name)
     me = identities(config.my_addresses())
     keep_subjects = config.privacy.store_subjects
     try:
-        with open_connector(account) as connector:
+        with (connect or open_connector)(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
                 found = [
                     i
                     for record in batch.records
                     for i in interactions(record, me, keep_subjects=keep_subjects)
                 ]
-                result.new += store.save_batch(account.name, found, batch.state, datetime.now(UTC))
+                result.new += store.save_batch(account.name, found, batch.state, clock.now())
                 result.scanned += len(batch.records)
                 if progress:
                     progress(account.name, result.scanned, batch.expected_total)
@@ -64,8 +74,17 @@ def sync_account(
 
 
 def sync_all(
-    store: Store, config: Config, only: str | None = None, progress: Progress | None = None
+    store: Store,
+    config: Config,
+    only: str | None = None,
+    progress: Progress | None = None,
+    *,
+    connect: Callable[[Account], Connector] | None = None,
+    clock: Clock = SYSTEM,
 ) -> list[AccountResult]:
     """One pass over every account (or just ``only``)."""
     accounts = [config.account(only)] if only else config.accounts
-    return [sync_account(store, config, account, progress) for account in accounts]
+    return [
+        sync_account(store, config, account, progress, connect=connect, clock=clock)
+        for account in accounts
+    ]

@@ -1,7 +1,7 @@
 """The import rules ARCHITECTURE.md states, checked on the code.
 
-Connectors never import ``syncd``; ``syncd/model.py`` imports nothing of the
-project; the pure layers never import the store, the ORM or SQLAlchemy, and
+Connectors never import ``syncd``; ``syncd/model.py`` and ``syncd/clock.py``
+import nothing of the project; the pure layers never import the store, the ORM or SQLAlchemy, and
 importing them does not load SQLAlchemy by any path.
 """
 
@@ -98,8 +98,9 @@ def test_connectors_import_nothing_of_syncd() -> None:
     assert {f: m for f, m in bad.items() if m} == {}
 
 
-def test_model_imports_only_the_standard_library() -> None:
-    found = _imports(ROOT / "syncd" / "model.py")
+@pytest.mark.parametrize("module", ["model", "clock"])
+def test_model_and_clock_import_only_the_standard_library(module: str) -> None:
+    found = _imports(ROOT / "syncd" / f"{module}.py")
     top = {m.split(".")[0] for m in found}
     assert top <= set(sys.stdlib_module_names) | {"__future__"}, top
     assert _names(found, PROJECT) == set()
