@@ -156,7 +156,7 @@ def authorize(
             f"client_secrets {client_secrets}: not an OAuth desktop client JSON ({exc})"
         ) from None
     try:
-        creds = flow.run_local_server(
+        creds: Credentials = flow.run_local_server(
             host="localhost",
             bind_addr="127.0.0.1",
             port=port,
@@ -367,7 +367,8 @@ class GmailConnector:
             self._spend(method)
             self.stats.requests += 1
             try:
-                return request.execute()
+                answer: dict[str, Any] = request.execute()
+                return answer
             except HttpError as exc:
                 if not retryable(exc) or attempt >= self.backoff.tries:
                     raise
@@ -430,20 +431,20 @@ class GmailConnector:
                 self._persist_token()
             retry = []
             for message_id in pending:
-                response, exc = answers.get(message_id, (None, None))
-                if exc is None and response is not None:
+                response, failure = answers.get(message_id, (None, None))
+                if failure is None and response is not None:
                     found[message_id] = response
-                elif exc is None:
+                elif failure is None:
                     retry.append(message_id)  # no answer for this part
-                elif exc.resp.status == 404:
+                elif failure.resp.status == 404:
                     log.info("gmail: message %s is gone, skipped", message_id)
-                elif retryable(exc):
+                elif retryable(failure):
                     retry.append(message_id)
-                    after = _retry_after(exc)
+                    after = _retry_after(failure)
                     if after is not None:
                         retry_after = max(after, retry_after or 0.0)
                 else:
-                    raise exc
+                    raise failure
             if retry:
                 if attempt >= self.backoff.tries:
                     raise ConnectError(

@@ -23,7 +23,7 @@ import platformdirs
 
 from syncd import durations
 from syncd.durations import parse_duration
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError as ConfigError  # importable from here too
 
 APP = "weakties"
 
@@ -131,7 +131,7 @@ class Notify:
     @property
     def reply_window(self) -> timedelta | None:
         """How long a reply may be owed before it is told; None when "off"."""
-        return None if self.reply_after == "off" else self.reply_after  # type: ignore[return-value]
+        return None if self.reply_after == "off" else self.reply_after
 
     @property
     def quiet(self) -> tuple[time, time] | None:
@@ -194,7 +194,7 @@ class Config:
         """The contact's cadence, else the shortest of its tags', else the default."""
         if own is not None:
             return own
-        tagged = [self.tags[t].cadence for t in tags if t in self.tags and self.tags[t].cadence]
+        tagged = [c for t in tags if t in self.tags and (c := self.tags[t].cadence) is not None]
         return min(tagged) if tagged else self.defaults.cadence
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from typing import TYPE_CHECKING
 
-from syncd.errors import SecretError
+from syncd.errors import SecretError as SecretError  # importable from here too
 
 if TYPE_CHECKING:  # keyring is imported only when needed: it costs start-up time
     import keyring.backend

@@ -24,7 +24,8 @@ def aware(at: datetime) -> datetime:
     """A time read back from the database, in UTC (SQLite returns naive values)."""
     if at.tzinfo is not None:
         return at
-    converted: datetime = schema.UTCDateTime().process_result_value(at, None)
+    converted: datetime | None = schema.UTCDateTime().process_result_value(at, None)
+    assert converted is not None  # a value in, a value out
     return converted
 
 
