@@ -424,6 +424,7 @@ def _fast_records(
             server_time=_internaldate(date_match.group(1)) if date_match else None,
             folder=folder.name,
             role=folder.role,
+            uid=str(uid),
         )
     return [found[uid] for uid in sorted(found)]
 
@@ -476,6 +477,7 @@ def _parsed_records(
                 server_time=server_time if isinstance(server_time, datetime) else None,
                 folder=folder.name,
                 role=role,
+                uid=str(uid),
             )
         )
     return records

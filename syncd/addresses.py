@@ -137,11 +137,13 @@ _COMMENT_TEXT = re.compile(r"(?:[^()\\]++|\\[\s\S]|\((?:[^()\\]|\\[\s\S])*+\))*+
 _COMMENT_RUN = re.compile(r"\((?:[^()\\]|\\[\s\S])*+\)(?:\s*+\((?:[^()\\]|\\[\s\S])*+\))*+")
 _COMMENT_INNER = re.compile(r"\(((?:[^()\\]|\\[\s\S])*+)\)")
 _PARENS = re.compile(r"\(+|\)+")
-_UNESCAPE = re.compile(r"\\([\s\S])")
 
 
 def _unescape(text: str) -> str:
-    return _UNESCAPE.sub(r"\1", text) if "\\" in text else text
+    """Quoted pairs undone (``\\x`` -> ``x``); the text is NUL-free, so NUL holds ``\\\\``."""
+    if "\\" not in text:
+        return text
+    return text.replace("\\\\", "\0").replace("\\", "").replace("\0", "\\")
 
 
 def _comment_end(value: str, i: int) -> int:
@@ -384,6 +386,7 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
     """
     if not value or "@" not in value:
         return []
+    value = clean(value)
     simple = _parse_simple(value)
     if simple is not None:
         return simple

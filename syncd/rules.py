@@ -29,6 +29,8 @@ from syncd.model import Direction, Interaction
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _DATE_SLACK = timedelta(days=1)
 _SUBJECT_MAX = 500
+_FOLDER_MAX = 500  # the widths of the store's columns
+_MESSAGE_ID_MAX = 900  # RFC 5322 lines hold 998 octets; longer is garbage (hash key instead)
 
 
 def identities(addresses: Iterable[str]) -> frozenset[str]:
@@ -114,12 +116,13 @@ def is_bulk(fields: dict[str, list[str]]) -> bool:
 
 
 def _message_id(raw: str) -> str | None:
+    """The ``<...>`` part of a Message-ID header; None when absent or too long to be one."""
     raw = raw.strip()
     start = raw.find("<")
     end = raw.find(">", start + 1) if start >= 0 else -1
     if end >= 0:
         raw = raw[start : end + 1]
-    return raw or None
+    return raw if 0 < len(raw) <= _MESSAGE_ID_MAX else None
 
 
 def dedupe_key(message_id: str | None, sender: str, date: str, subject: str) -> str:
@@ -178,7 +181,7 @@ def interactions(
                 dedupe_key=key,
                 message_id=message_id,
                 subject=subject[:_SUBJECT_MAX] if keep_subjects else None,
-                folder=record.folder,
+                folder=clean(record.folder)[:_FOLDER_MAX],
             )
         )
     return result
