@@ -25,7 +25,7 @@ from syncd import durations, engine, importers, lapses, secrets
 from syncd import suggest as suggest_mod
 from syncd.accounts import authorize_gmail, check_login
 from syncd.durations import format_cadence, format_duration
-from syncd.model import AlertKind, ContactFacts, Draft, ImportOutcome
+from syncd.model import AlertKind, ContactFacts, Draft, ImportOutcome, name_problem
 from syncd.store import Store, StoreError, open_store
 from syncd.suggest import Suggestion
 
@@ -316,6 +316,8 @@ def contact_add(
     app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None, tags: tuple[str, ...]
 ) -> None:
     """Track NAME, reachable at one or more addresses."""
+    if (problem := name_problem(name)) is not None:
+        raise UserError(problem, exit_code=2)
     app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
     click.echo(f"added {name}")
 
@@ -409,6 +411,8 @@ def contact_edit(
     remove_tag: tuple[str, ...],
 ) -> None:
     """Change NAME's name, addresses, cadence or tags."""
+    if new_name is not None and (problem := name_problem(new_name)) is not None:
+        raise UserError(problem, exit_code=2)
     clear = cadence == "default"
     delta = None if clear else _cadence(None, None, cadence)
     app.store.edit_contact(

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syncd.addresses import normalize
+from syncd.model import name_problem
 
 if TYPE_CHECKING:
     import vobject.base
@@ -59,6 +60,15 @@ class Parsed:
     format: str
     cards: list[Card] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # "line 12: ..." notes
+
+
+def _add_card(parsed: Parsed, name: str, emails: list[str], line: int) -> None:
+    """Keep one entry, unless its name is unusable (see ``syncd.model.name_problem``)."""
+    problem = name_problem(name) if name else None
+    if problem is not None:
+        parsed.warnings.append(f"line {line}: {problem}; entry left out")
+        return
+    parsed.cards.append(Card(name, emails, line))
 
 
 def read(path: Path, fmt: str | None = None) -> Parsed:
@@ -173,7 +183,7 @@ def _vcard(text: str, parsed: Parsed) -> None:
         if card.name != "VCARD":
             raise _LineError(line, f"expected BEGIN:VCARD, found BEGIN:{card.name}")
         emails = _addresses([str(e.value) for e in card.contents.get("email", [])], line, parsed)
-        parsed.cards.append(Card(_vcard_name(card), emails, line))
+        _add_card(parsed, _vcard_name(card), emails, line)
 
 
 def _vcard_name(card: vobject.base.Component) -> str:
@@ -244,7 +254,7 @@ def _google(text: str, parsed: Parsed) -> None:
         )
         emails = _addresses([row.get(c, "") for c in email_columns], line, parsed)
         if name or emails:
-            parsed.cards.append(Card(name, emails, line))
+            _add_card(parsed, name, emails, line)
 
 
 def _linkedin_header_index(lines: list[str]) -> int | None:
@@ -268,4 +278,4 @@ def _linkedin(text: str, parsed: Parsed) -> None:
         name = _join(row.get("First Name"), row.get("Last Name"))
         emails = _addresses([row.get("Email Address", "")], line, parsed)
         if name or emails:
-            parsed.cards.append(Card(name, emails, line))
+            _add_card(parsed, name, emails, line)
