@@ -500,6 +500,28 @@ def _connect_error(exc: Exception, where: str, timeout: float) -> ConnectError:
     return ConnectError(f"{where}: cannot connect: {reason}")
 
 
+def _login(client: imapclient.IMAPClient, username: str, password: str, where: str) -> None:
+    """LOGIN, or AUTHENTICATE PLAIN in UTF-8 when the credentials are not ASCII.
+
+    IMAP's LOGIN command carries only ASCII (imaplib raises an error quoting
+    the offending character); SASL PLAIN carries UTF-8 (RFC 4616). Nothing of
+    the secret is ever put in an error.
+    """
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    if not client.has_capability("AUTH=PLAIN"):
+        raise AuthError(
+            f"{where}: the password (or user name) has non-ASCII characters and the server "
+            "does not offer AUTHENTICATE PLAIN, the only way to send them; "
+            "use an ASCII (app) password"
+        )
+    try:
+        client.plain_login(username, password)
+    except UnicodeError:
+        raise AuthError(f"{where}: the credentials cannot be sent as UTF-8") from None
+
+
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
     """Connect and log in; raises a ConnectorError subclass with a one-line reason."""
     if settings.security == "plain" and not settings.allow_insecure:
@@ -532,7 +554,10 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
             raise _connect_error(exc, where, timeout) from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
-        client.login(settings.username, password)
+        _login(client, settings.username, password, where)
+    except AuthError:
+        client.shutdown()
+        raise
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
         raise AuthError(
