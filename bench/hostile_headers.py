@@ -55,9 +55,13 @@ def shapes(size: int) -> dict[str, str]:
         "folded lines": "From: me@example.com\r\nTo: "
         + _fill("a@example.org,\r\n ", size)
         + "b@example.org\r\n",
-        "whitespace-only folds": "From: b@example.org\r\nSubject: x" + _fill("\r\n \t", size) + "\r\n",
+        "whitespace-only folds": "From: b@example.org\r\nSubject: x"
+        + _fill("\r\n \t", size)
+        + "\r\n",
         "encoded words": "From: " + _fill("=?utf-8?q?=C3=A9?= ", size) + "<b@example.org>\r\n",
-        "encoded subject": "From: b@example.org\r\nSubject: " + _fill("=?utf-8?b?w6k=?= ", size) + "\r\n",
+        "encoded subject": "From: b@example.org\r\nSubject: "
+        + _fill("=?utf-8?b?w6k=?= ", size)
+        + "\r\n",
         "bogus charsets": "From: " + _fill("=?\u00fc?q?x?= ", size) + "<b@example.org>\r\n",
         "utf-7 surrogates": "From: " + _fill("=?utf-7?q?+2D3-?= ", size) + "<b@example.org>\r\n",
         "raw 8-bit": "From: " + _fill("\u674e\u00e9", size // 5) + " <b@example.org>\r\n",
