@@ -44,7 +44,7 @@ def shapes(size: int) -> dict[str, str]:
         "nested groups a:a:a": "From: " + _fill("a:", size) + "b@example.org\r\n",
         "nested comments (((": "From: b@example.org " + _fill("(", size) + "\r\n",
         "closed comments (()())": "From: b@example.org (" + _fill("(x)", size) + ")\r\n",
-        "escaped quotes \\\"": 'From: "' + _fill('\\"', size) + " <b@example.org>\r\n",
+        'escaped quotes \\"': 'From: "' + _fill('\\"', size) + " <b@example.org>\r\n",
         "closed quotes": "From: " + _fill('"a\\"b" ', size) + "<b@example.org>\r\n",
         "angle brackets <<<": "From: " + _fill("<", size) + "b@example.org>\r\n",
         "at signs @@@": "From: " + _fill("@", size) + "\r\n",

@@ -36,8 +36,7 @@ def load_token(account: str, token_file: str | None) -> str:
             raise SecretError(f"account {account!r}: token file {path}: {exc.strerror}") from None
         if mode & 0o077:
             log.warning(
-                "account %r: token file %s can be read by others (mode %04o); "
-                "run: chmod 600 %s",
+                "account %r: token file %s can be read by others (mode %04o); run: chmod 600 %s",
                 account,
                 path,
                 mode,
