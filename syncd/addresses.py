@@ -48,7 +48,7 @@ def normalize(address: str) -> str | None:
     'jdoe@gmail.com'
     """
     address = address.strip()
-    address = address.translate(_ASCII_LOWER)
+    address = address.lower() if address.isascii() else address.translate(_ASCII_LOWER)
     if len(address) > _ADDR_MAX or not _ADDR_SPEC.fullmatch(address):
         return None
     if "\ufffd" in address:
@@ -356,7 +356,7 @@ def _parse_simple(value: str) -> list[tuple[str, str]] | None:
             continue
         lt = entry.find("<")
         if lt < 0:
-            if "<" in entry or ">" in entry or " " in entry or "\t" in entry:
+            if ">" in entry or " " in entry or "\t" in entry:
                 return None
             bare = entry
             name = ""
@@ -371,9 +371,9 @@ def _parse_simple(value: str) -> list[tuple[str, str]] | None:
             return None
         normal = normalize(bare)
         if normal is not None:
-            result.append(
-                (" ".join(decode_words(" ".join(name.split())).split()) if name else "", normal)
-            )
+            if name:
+                name = " ".join((decode_words(name) if "=?" in name else name).split())
+            result.append((name, normal))
     return result
 
 
