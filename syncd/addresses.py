@@ -236,7 +236,9 @@ def _mask(value: str) -> tuple[str, str, list[tuple[int, str]]]:
 _TO_SEP = re.compile(r"(?:[^,;:<]++|<(?:\s*@[^<>]*+|[^<>,]*+)>|<)*+")
 #: From a position to the next ``,`` or ``;``: skipping the rest of a spoilt entry.
 _TO_END = re.compile(r"(?:[^,;<]++|<(?:\s*@[^<>]*+|[^<>,]*+)>|<)*+")
-_EMPTY = re.compile(r"[\s,;]*+")
+#: Separators with only whitespace between them (empty elements); not the whitespace
+#: after the last one, which may be a comment (masked to spaces) of the next entry.
+_EMPTY = re.compile(r"(?:\s*+[,;])*+")
 _GAP = re.compile(r"\s*+")
 _ADJACENT = re.compile(r"[^\s.@]\s+[^\s.@]")
 _NAME_SPECIALS = re.compile(r"[<>@,;:\[\]]")
