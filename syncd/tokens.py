@@ -43,10 +43,10 @@ def load_token(account: str, token_file: str | None) -> str:
                 shlex.quote(str(path)),
             )
         return token
-    token = keyring_secret(account)
-    if token is None:
+    stored = keyring_secret(account)
+    if stored is None:
         raise SecretError(f"account {account!r}: no Google authorization stored; {hint}")
-    return token
+    return stored
 
 
 def save_token(account: str, token_file: str | None, token_json: str) -> None:
