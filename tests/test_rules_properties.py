@@ -250,3 +250,13 @@ def test_five_thousand_addresses_are_all_read() -> None:
     found = interactions(rec(raw), ME)
     assert time.perf_counter() - started < 0.5
     assert len(found) == 5000 and found[-1].name == "User, 4999"
+
+
+@given(st.one_of(address_list(), st.lists(HOSTILE_UNITS, max_size=40).map("".join)))
+def test_the_fast_path_and_the_full_parser_agree(value: str) -> None:
+    from syncd.addresses import _parse_full, _parse_simple, clean
+
+    value = clean(value.replace("\r\n", ""))
+    simple = _parse_simple(value)
+    if simple is not None:
+        assert simple == _parse_full(value)
