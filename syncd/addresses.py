@@ -165,8 +165,18 @@ def _mask_quotes(run: str) -> str:
     return '"'.join(pieces)
 
 
-def _comment_end(value: str, i: int) -> int:
-    """The end of the (possibly nested) comment opening at ``i``, or -1 if it never closes.
+#: Depth changes the nested comments of one header value may make in all (each costs
+#: a step); more spoil the rest of the value like an unclosed comment. Real mail
+#: nests a comment two or three levels deep, rarely; one-level comments cost nothing.
+_COMMENT_STEPS = 1024
+#: Characters of a display name read; the store keeps 200 of it, so more is garbage
+#: whose only effect would be work.
+_NAME_SCAN = 4000
+
+
+def _comment_end(value: str, i: int, budget: list[int]) -> int:
+    """The end of the (possibly nested) comment opening at ``i``; -1 if it never closes
+    (or the value's nested comments have used up ``budget``, see :data:`_COMMENT_STEPS`).
 
     Runs of parentheses are counted in one step, so even ``((((...`` costs one
     regex match per run, not per character.
@@ -176,7 +186,8 @@ def _comment_end(value: str, i: int) -> int:
         return simple.end()
     depth = 0
     k = i
-    while True:
+    while budget[0] > 0:
+        budget[0] -= 1
         k = _COMMENT_TEXT.match(value, k).end()  # type: ignore[union-attr]  # always matches
         run = _PARENS.match(value, k)
         if run is None:
@@ -189,6 +200,7 @@ def _comment_end(value: str, i: int) -> int:
         else:
             depth -= length
         k = run.end()
+    return -1  # nesting that changes depth this often is no comment a mail client wrote
 
 
 def _mask(value: str) -> tuple[str, str, list[tuple[int, str]]]:
@@ -206,6 +218,7 @@ def _mask(value: str) -> tuple[str, str, list[tuple[int, str]]]:
     masked: list[str] = []
     plain: list[str] = []
     comments: list[tuple[int, str]] = []
+    budget = [_COMMENT_STEPS]
     pos, n = 0, len(value)
     while True:
         event = _EVENT.search(value, pos)
@@ -226,7 +239,7 @@ def _mask(value: str) -> tuple[str, str, list[tuple[int, str]]]:
                 masked.append(_mask_quotes(value[i:j]))
                 plain.append(value[i:j])
         elif ch == "(":
-            j = _comment_end(value, i)
+            j = _comment_end(value, i, budget)
             if j >= 0:
                 comments.append((i, value[i:j]))
                 masked.append(" " * (j - i))
@@ -348,7 +361,7 @@ def _mailbox(masked: str, plain: str) -> tuple[str, str] | None:
     spec = _addr_spec(inside_masked, inside_plain)
     if spec is None:
         return None
-    return (_phrase(plain[:lt]), spec)
+    return (_phrase(plain[: min(lt, _NAME_SCAN)]), spec)
 
 
 def _comment_name(spans: list[str]) -> str:
@@ -363,7 +376,7 @@ def _comment_name(spans: list[str]) -> str:
             texts.extend(_COMMENT_INNER.findall(span))
         else:
             texts.append(span[1:-1])
-    return " ".join(decode_words(_unescape(" ".join(texts))).split())
+    return " ".join(decode_words(_unescape(" ".join(texts)[:_NAME_SCAN])).split())
 
 
 # --- the two paths ------------------------------------------------------------------------------
