@@ -197,7 +197,9 @@ def header_block(headers: Sequence[dict[str, str]]) -> bytes:
             continue
         value = " ".join(str(header.get("value", "")).split())  # unfolded, no CR/LF
         lines.append(f"{name}: {value}\r\n")
-    return ("".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
+    # JSON can carry lone surrogates ("\\ud800"): written as their (invalid) UTF-8
+    # bytes, never an error; the rules read invalid bytes as U+FFFD.
+    return ("".join(lines) + "\r\n").encode("utf-8", "surrogatepass")
 
 
 def to_record(message: dict[str, Any]) -> HeaderRecord:
@@ -216,6 +218,7 @@ def to_record(message: dict[str, Any]) -> HeaderRecord:
         server_time=server_time,
         folder=folder,
         role=role,
+        uid=str(message.get("id", "")),
     )
 
 

@@ -424,6 +424,7 @@ def _fast_records(
             server_time=_internaldate(date_match.group(1)) if date_match else None,
             folder=folder.name,
             role=folder.role,
+            uid=str(uid),
         )
     return [found[uid] for uid in sorted(found)]
 
@@ -476,6 +477,7 @@ def _parsed_records(
                 server_time=server_time if isinstance(server_time, datetime) else None,
                 folder=folder.name,
                 role=role,
+                uid=str(uid),
             )
         )
     return records
@@ -496,6 +498,28 @@ def _connect_error(exc: Exception, where: str, timeout: float) -> ConnectError:
         return ConnectError(f"{where}: timed out {step}: {_waited(timeout)}")
     reason = getattr(exc, "strerror", None) or server_text(exc)
     return ConnectError(f"{where}: cannot connect: {reason}")
+
+
+def _login(client: imapclient.IMAPClient, username: str, password: str, where: str) -> None:
+    """LOGIN, or AUTHENTICATE PLAIN in UTF-8 when the credentials are not ASCII.
+
+    IMAP's LOGIN command carries only ASCII (imaplib raises an error quoting
+    the offending character); SASL PLAIN carries UTF-8 (RFC 4616). Nothing of
+    the secret is ever put in an error.
+    """
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    if not client.has_capability("AUTH=PLAIN"):
+        raise AuthError(
+            f"{where}: the password (or user name) has non-ASCII characters and the server "
+            "does not offer AUTHENTICATE PLAIN, the only way to send them; "
+            "use an ASCII (app) password"
+        )
+    try:
+        client.plain_login(username, password)
+    except UnicodeError:
+        raise AuthError(f"{where}: the credentials cannot be sent as UTF-8") from None
 
 
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
@@ -530,7 +554,10 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
             raise _connect_error(exc, where, timeout) from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
-        client.login(settings.username, password)
+        _login(client, settings.username, password, where)
+    except AuthError:
+        client.shutdown()
+        raise
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
         raise AuthError(

@@ -112,7 +112,7 @@ class Notify:
         if self.backend == "command" and not self.command:
             raise ValueError(
                 'command: required when backend = "command" '
-                '(e.g. command = ["notify-send", "{name}", "{days} days"])'
+                '(e.g. command = ["notify-send", "--", "{name}", "{days} days"])'
             )
         for arg in self.command or []:
             try:

@@ -5,6 +5,10 @@ through ``syncd.accounts``, runs every record through the rules, and stores
 each batch with the connector's state in one transaction. One account failing
 (wrong password, host down) is reported and the others still sync; batches
 stored before a failure stay stored, and the next pass resumes after them.
+
+A message the rules cannot read (they never raise by design; this is the net
+under them) is skipped, logged with its folder and UID and counted, and its
+batch and cursor are still stored: one message never stops an account.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
 from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
+from syncd.model import Interaction
 from syncd.rules import identities, interactions
 from syncd.store import Store
 
@@ -31,6 +36,7 @@ class AccountResult:
     account: str
     scanned: int = 0  # messages read from the source this pass
     new: int = 0  # interactions not recorded before
+    skipped: int = 0  # messages the rules could not read (logged with folder and UID)
     error: str | None = None
 
     @property
@@ -58,11 +64,20 @@ def sync_account(
     try:
         with (connect or open_connector)(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
-                found = [
-                    i
-                    for record in batch.records
-                    for i in interactions(record, me, keep_subjects=keep_subjects)
-                ]
+                found: list[Interaction] = []
+                for record in batch.records:
+                    try:
+                        found.extend(interactions(record, me, keep_subjects=keep_subjects))
+                    except Exception as exc:  # the net under the rules: skip, never stop
+                        result.skipped += 1
+                        log.info(
+                            "account %s: skipped a message the rules could not read "
+                            "(folder %r, UID %s): %s",
+                            account.name,
+                            record.folder,
+                            record.uid or "?",
+                            type(exc).__name__,
+                        )
                 result.new += store.save_batch(account.name, found, batch.state, clock.now())
                 result.scanned += len(batch.records)
                 if progress:

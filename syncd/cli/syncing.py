@@ -31,7 +31,10 @@ def sync(app: App, once: bool, only: str | None) -> None:
         click.echo("", err=True)
     for r in results:
         if r.ok:
-            click.echo(f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions")
+            skipped = f", {r.skipped} skipped" if r.skipped else ""
+            click.echo(
+                f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions{skipped}"
+            )
         else:
             click.echo(f"weakties: error: {r.account}: {r.error}", err=True)
     failed = [r.account for r in results if not r.ok]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from syncd import models
 from syncd.addresses import normalize
 from syncd.errors import AlreadyExists, Invalid, NotFound
-from syncd.model import Draft, ImportOutcome, Merged
+from syncd.model import Draft, ImportOutcome, Merged, name_problem
 
 
 def seconds(delta: timedelta | None) -> int | None:
@@ -62,6 +62,8 @@ def add(
     name = name.strip()
     if not name:
         raise Invalid("a contact needs a name")
+    if (problem := name_problem(name)) is not None:
+        raise Invalid(problem)
     if find(s, name) is not None:
         raise AlreadyExists(f"a contact named {name!r} exists already")
     contact = models.Contact(
@@ -87,6 +89,8 @@ def edit(
     remove_tags: Sequence[str] = (),
 ) -> None:
     contact = get(s, name)
+    if new_name is not None and (problem := name_problem(new_name)) is not None:
+        raise Invalid(problem)
     if new_name and new_name.strip().lower() != contact.name.lower() and find(s, new_name):
         raise AlreadyExists(f"a contact named {new_name!r} exists already")
     if new_name:
