@@ -34,9 +34,13 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
+def default_data_dir() -> Path:
+    """Where the default database lives ($XDG_DATA_HOME/weakties); created 0700 on first use."""
+    return Path(platformdirs.user_data_dir(APP))
+
+
 def default_database_url() -> str:
-    path = Path(platformdirs.user_data_dir(APP)) / "weakties.db"
-    return f"sqlite:///{path}"
+    return f"sqlite:///{default_data_dir() / 'weakties.db'}"
 
 
 def _within(key: str, value: timedelta | None, bounds: durations.Bounds) -> None:

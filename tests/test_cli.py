@@ -266,3 +266,18 @@ def test_help_needs_no_config(tmp_path: Path) -> None:
     for args in (("--help",), ("status", "--help"), ("contact", "add", "--help")):
         result = _bare_run(tmp_path, *args)
         assert result.exit_code == 0 and "Usage:" in result.stdout, result.output
+
+
+def test_a_database_in_a_missing_directory_is_one_line(env: Env, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dir" / "x.db"
+    result = CliRunner().invoke(
+        main,
+        ["--config", str(env.config), "status"],
+        env={"WEAKTIES_DB": f"sqlite:///{target}"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"weakties: error: database {target}: the directory {target.parent} does not exist"
+    )
+    assert not (tmp_path / "missing").exists()
