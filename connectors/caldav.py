@@ -51,7 +51,7 @@ from connectors.base import (
 )
 from connectors.ical import MalformedError, resources
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.connectors.caldav")
 T = TypeVar("T")
 
 #: Resources fetched per calendar-multiget REPORT (and per Batch).

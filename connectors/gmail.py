@@ -76,7 +76,7 @@ __all__ = [
     "connect",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.connectors.gmail")
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 STATE_SCOPE = "history"

@@ -46,7 +46,7 @@ from connectors.base import (
 )
 from connectors.ical import MalformedError, resources
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.connectors.ics")
 
 MAX_BYTES = 100 * 1024 * 1024  # a feed larger than this is refused
 

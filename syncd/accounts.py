@@ -18,7 +18,7 @@ from syncd import tokens
 from syncd.config import Account
 from syncd.secrets import SecretError, ensure_keyring, get_secret
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.accounts")
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,13 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
+def default_data_dir() -> Path:
+    """Where the default database lives ($XDG_DATA_HOME/weakties); created 0700 on first use."""
+    return Path(platformdirs.user_data_dir(APP))
+
+
 def default_database_url() -> str:
-    path = Path(platformdirs.user_data_dir(APP)) / "weakties.db"
-    return f"sqlite:///{path}"
+    return f"sqlite:///{default_data_dir() / 'weakties.db'}"
 
 
 def _within(key: str, value: timedelta | None, bounds: durations.Bounds) -> None:
@@ -328,14 +332,21 @@ def parse(data: dict[str, Any], path: Path) -> Config:
     return Config(path=path, **sections)
 
 
-def load(path: Path | None = None) -> Config:
-    """Load and validate the config. A missing file is an empty config."""
+class MissingConfig(ConfigError):
+    """There is no config file: every command but ``init`` needs one."""
+
+
+def load(path: Path | None = None, *, init_hint: str = "weakties init") -> Config:
+    """Load and validate the config; :class:`MissingConfig` when there is no file
+    (its message says to run ``init_hint``)."""
     path = path or default_config_path()
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        return Config(path=path)
+        raise MissingConfig(f"no config at {path}; run '{init_hint}'") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:

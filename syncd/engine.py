@@ -25,7 +25,7 @@ from syncd.model import Interaction
 from syncd.rules import identities, interactions
 from syncd.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.engine")
 
 #: Called after each stored batch: (account name, messages so far, expected total or None).
 Progress = Callable[[str, int, int | None], None]

@@ -52,8 +52,20 @@ class App:
     """What the commands share: the config, loaded once, and the store, opened lazily."""
 
     def __init__(self, config_path: Path | None) -> None:
-        self.config = config_mod.load(config_path)
+        self._config_path = config_path
+        self._config: config_mod.Config | None = None
         self._store: Store | None = None
+
+    @property
+    def config(self) -> config_mod.Config:
+        """The config, loaded (and checked) on first use, so ``CMD --help`` needs none.
+        No config file is an error for every command but ``init``."""
+        if self._config is None:
+            hint = "weakties init"
+            if self._config_path is not None:
+                hint = f"weakties --config {self._config_path} init"
+            self._config = config_mod.load(self._config_path, init_hint=hint)
+        return self._config
 
     @property
     def store(self) -> Store:
@@ -126,9 +138,6 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     )
     if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
         return  # init may have to replace a config that does not load
-    try:
-        app = App(config_path)
-    except config_mod.ConfigError as exc:
-        raise UserError(str(exc), exit_code=2) from None
+    app = App(config_path)  # the config loads when a command first needs it
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd import dburl
+from syncd.config import default_data_dir
 from syncd.errors import Unavailable
 
 #: The newest migration in syncd/migrations/versions (a test keeps them in step).
@@ -28,9 +29,16 @@ _MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def _prepare_sqlite_file(path: Path) -> None:
-    """Create the database's directory 0700 and the file 0600 before SQLite does."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+    """Create the file 0600 before SQLite does. Its directory must exist, except the
+    default data directory, which is created 0700: a typo in a path creates no tree."""
+    if not path.parent.is_dir():
+        default = default_data_dir()
+        if path.parent.absolute() != default.absolute():
+            raise Unavailable(
+                f"database {path}: the directory {path.parent} does not exist "
+                f"(create it, e.g. mkdir -m 700 -p {path.parent})"
+            )
+        default.mkdir(parents=True, mode=0o700, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 

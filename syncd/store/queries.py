@@ -8,7 +8,7 @@ Each takes an open ORM session and returns the model's value types
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from syncd import models, schema
 from syncd.model import ContactFacts, Correspondent
-from syncd.store.contacts import get
+from syncd.store.contacts import get, stored_cadence
 
 
 def aware(at: datetime) -> datetime:
@@ -55,7 +55,7 @@ def contacts(s: Session, names: Sequence[str] | None = None) -> list[ContactFact
             id=c.id,
             name=c.name,
             emails=[e.display for e in c.emails],
-            cadence=timedelta(seconds=c.cadence_seconds) if c.cadence_seconds is not None else None,
+            cadence=stored_cadence(c.cadence_seconds),
             tags=[t.tag for t in c.tags],
             snoozed_until=c.snoozed_until,
             created_at=c.created_at,
