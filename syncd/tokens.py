@@ -18,7 +18,7 @@ from pathlib import Path
 from syncd.files import write_private
 from syncd.secrets import SecretError, keyring_secret, store_secret
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.tokens")
 
 
 def load_token(account: str, token_file: str | None) -> str:

@@ -266,7 +266,7 @@ def test_quiet_hours_hold_every_alert_until_they_end_in_local_time(
         notify={"quiet_hours": "22:00-08:00"},
         accounts=[memory_account("mail")],
     )
-    with caplog.at_level(logging.INFO, logger="syncd.alerts"):
+    with caplog.at_level(logging.INFO, logger="weakties.alerts"):
         rig.run(config, until=12 * HOUR, tick=60)
     assert rig.notifier.when_told() == [told_at]
     assert clock.start + told_at == (clock.start + told_at).astimezone(zone).replace(

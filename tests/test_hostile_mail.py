@@ -115,7 +115,7 @@ def test_a_message_the_rules_cannot_read_is_skipped_and_the_cursor_still_moves(
         return real(record, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "interactions", faulty)
-    with caplog.at_level(logging.INFO, logger="syncd.engine"):
+    with caplog.at_level(logging.INFO, logger="weakties.engine"):
         result = env.run("-v", "sync", "--once")
     assert result.exit_code == 0, result.output
     assert "5 messages scanned, 3 new interactions, 2 skipped" in result.stdout

@@ -64,11 +64,11 @@ def test_a_token_file_readable_by_others_is_read_with_a_warning(
     token = tmp_path / "token.json"
     token.write_text('{"refresh_token": "SECRET"}')
     token.chmod(0o600)
-    with caplog.at_level(logging.WARNING, logger="syncd.tokens"):
+    with caplog.at_level(logging.WARNING, logger="weakties.tokens"):
         assert load_token("gmail", str(token)) == '{"refresh_token": "SECRET"}'
     assert not caplog.records
     token.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="syncd.tokens"):
+    with caplog.at_level(logging.WARNING, logger="weakties.tokens"):
         load_token("gmail", str(token))
     [record] = caplog.records
     assert "mode 0644" in record.getMessage() and f"chmod 600 {token}" in record.getMessage()
