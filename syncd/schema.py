@@ -30,11 +30,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
-    LargeBinary,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -154,6 +154,7 @@ address_summary = Table(
     Column("first_at", UTCDateTime, nullable=False),
     Column("last_at", UTCDateTime, nullable=False),
     Column("days", LargeBinary, nullable=False),  # sorted distinct UTC day ordinals, int32 LE
+    Column("conversations", Integer, nullable=False),  # runs of days (syncd.suggest.EPISODE_GAP)
 )
 
 address_names = Table(

@@ -257,10 +257,13 @@ class Store:
         with self._read() as run:
             return queries.evidence(run, name, limit)
 
-    def correspondents(self) -> list[Correspondent]:
-        """Untracked two-way correspondents, from the per-address summary."""
+    def correspondents(
+        self, addresses: Sequence[str] | None = None, *, details: bool = True
+    ) -> list[Correspondent]:
+        """Untracked two-way correspondents (all, or those ``addresses``) from the
+        per-address summary; without ``details``, counts only (no days, no names)."""
         with self._read() as run:
-            return queries.correspondents(run)
+            return queries.correspondents(run, addresses, details)
 
     def rebuild_summary(self) -> None:
         """Recompute the per-address summary from ``interactions`` (after a bulk load

@@ -178,18 +178,33 @@ def told(run: Run) -> dict[tuple[int, str], Told]:
     }
 
 
-def correspondents(run: Run) -> list[Correspondent]:
+def correspondents(
+    run: Run, addresses: Sequence[str] | None = None, details: bool = True
+) -> list[Correspondent]:
     """Untracked addresses with at least one sent AND one received interaction,
     from the per-address summary (``syncd.store.summary``): one row per
-    address, whatever the number of interactions behind it."""
+    address, whatever the number of interactions behind it.
+
+    ``addresses`` restricts them; without ``details`` each row carries its
+    conversation count but no days and no names (enough to rank them all)."""
     from syncd.store.summary import unpack_days
 
+    where, params = "", {}
+    if addresses is not None:
+        if not addresses:
+            return []
+        placeholders, params = _in("a", addresses)
+        where = f" AND s.address IN {placeholders}"
+    two_way = (
+        "s.sent > 0 AND s.received > 0 AND s.address NOT IN (SELECT address FROM contact_emails)"
+        + where
+    )
     found: dict[str, Correspondent] = {}
-    for address, sent, received, first, last, days in run(
-        "SELECT address, sent, received, first_at, last_at, days FROM address_summary "
-        "WHERE sent > 0 AND received > 0 "
-        "AND address NOT IN (SELECT address FROM contact_emails) ORDER BY address",
-        {},
+    for address, sent, received, first, last, days, count in run(
+        "SELECT s.address, s.sent, s.received, s.first_at, s.last_at, "
+        f"{'s.days' if details else 'NULL'}, s.conversations FROM address_summary s "
+        f"WHERE {two_way} ORDER BY s.address",
+        params,
     ):
         found[address] = Correspondent(
             address,
@@ -197,16 +212,15 @@ def correspondents(run: Run) -> list[Correspondent]:
             int(received),
             aware(first),
             aware(last),
-            [date.fromordinal(d) for d in unpack_days(days)],
+            [date.fromordinal(d) for d in unpack_days(days)] if details else [],
             {},
+            int(count),
         )
-    if found:
+    if found and details:
         for address, name, count in run(
             "SELECT n.address, n.name, n.count FROM address_names n "
-            "JOIN address_summary s ON s.address = n.address "
-            "WHERE s.sent > 0 AND s.received > 0 "
-            "AND n.address NOT IN (SELECT address FROM contact_emails)",
-            {},
+            f"JOIN address_summary s ON s.address = n.address WHERE {two_way}",
+            params,
         ):
             found[address].names[name] = int(count)
     return list(found.values())

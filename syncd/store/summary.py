@@ -26,6 +26,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 
 from syncd import schema
+from syncd.suggest import EPISODE_GAP
+
+GAP = EPISODE_GAP.days  # days closer than this run into one conversation
 
 SUMMARY, NAMES = schema.address_summary, schema.address_names
 
@@ -45,6 +48,34 @@ def unpack_days(blob: bytes | memoryview | None) -> array[int]:
         if sys.byteorder == "big":
             packed.byteswap()
     return packed
+
+
+def count_conversations(days: Iterable[int]) -> int:
+    """How many conversations sorted distinct day ordinals make (as ``suggest.conversations``)."""
+    count, previous = 0, None
+    for day in days:
+        if previous is None or day - previous >= GAP:
+            count += 1
+        previous = day
+    return count
+
+
+def _insert_day(days: array[int], day: int) -> int:
+    """Insert ``day`` into sorted ``days`` (if new); how the conversation count changes.
+
+    Only the neighbours matter: ``day`` starts a conversation unless the day
+    before it is closer than the gap, and the day after it may stop starting one."""
+    at = bisect_left(days, day)
+    if at < len(days) and days[at] == day:
+        return 0
+    before = days[at - 1] if at > 0 else None
+    after = days[at] if at < len(days) else None
+    delta = 1 if before is None or day - before >= GAP else 0
+    if after is not None:
+        was_start = before is None or after - before >= GAP
+        delta += (1 if after - day >= GAP else 0) - (1 if was_start else 0)
+    days.insert(at, day)
+    return delta
 
 
 def _day(at: datetime) -> int:
@@ -91,24 +122,23 @@ def apply(conn: Connection, insert: Any, new: Iterable[tuple[str, str, str, date
                 "first_at": d.first,
                 "last_at": d.last,
                 "days": b"",
+                "conversations": 0,
             }
             for a, d in deltas.items()
         ],
     )
     current = conn.execute(
         select(SUMMARY.c.address, SUMMARY.c.sent, SUMMARY.c.received, SUMMARY.c.first_at)
-        .add_columns(SUMMARY.c.last_at, SUMMARY.c.days)
+        .add_columns(SUMMARY.c.last_at, SUMMARY.c.days, SUMMARY.c.conversations)
         .where(SUMMARY.c.address.in_(list(deltas)))
         .with_for_update()
     )
     changes = []
-    for address, sent, received, first, last, blob in current:
+    for address, sent, received, first, last, blob, count in current:
         d = deltas[address]
         days = unpack_days(blob)
-        for day in sorted(d.days):
-            at = bisect_left(days, day)
-            if at == len(days) or days[at] != day:
-                days.insert(at, day)
+        for day in d.days:
+            count += _insert_day(days, day)
         changes.append(
             {
                 "b_address": address,
@@ -117,6 +147,7 @@ def apply(conn: Connection, insert: Any, new: Iterable[tuple[str, str, str, date
                 "first_at": min(first, d.first),
                 "last_at": max(last, d.last),
                 "days": pack_days(days),
+                "conversations": count,
             }
         )
     conn.execute(
@@ -155,6 +186,7 @@ def rebuild(conn: Connection) -> None:
             "first_at": first,
             "last_at": last,
             "days": pack_days(days.get(address, [])),
+            "conversations": count_conversations(days.get(address, [])),
         }
         for address, n_sent, n_received, first, last in conn.execute(
             select(Ix.c.address, sent, received, func.min(Ix.c.at), func.max(Ix.c.at)).group_by(

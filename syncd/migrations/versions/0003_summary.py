@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("first_at", syncd.schema.UTCDateTime(), nullable=False),
         sa.Column("last_at", syncd.schema.UTCDateTime(), nullable=False),
         sa.Column("days", sa.LargeBinary(), nullable=False),
+        sa.Column("conversations", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("address", name=op.f("pk_address_summary")),
     )
     op.create_table(
