@@ -20,7 +20,9 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +40,23 @@ def aware(at: datetime | str) -> datetime:
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def pack_days(days: Iterable[int]) -> bytes:
+    """Sorted distinct day ordinals as little-endian 32-bit integers."""
+    packed = array("i", days)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack_days(blob: bytes | memoryview | None) -> array[int]:
+    packed = array("i")
+    if blob:
+        packed.frombytes(bytes(blob))
+        if sys.byteorder == "big":
+            packed.byteswap()
+    return packed
 
 
 def _maybe(at: datetime | str | None) -> datetime | None:
@@ -60,6 +79,9 @@ def _latest(direction: str) -> str:
         "WHERE at IS NOT NULL GROUP BY contact_id"
     )
 
+
+#: The directions ``interactions`` holds rows of.
+DIRECTIONS = ("sent", "received")
 
 #: ContactFacts field -> a statement giving (contact id, latest time) per contact.
 LASTS: dict[str, str] = {
@@ -142,13 +164,27 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
     ]
     seen: set[str] = set()
     if addresses:
-        placeholders, params = _in("a", addresses)
-        rows = run(
-            "SELECT at, direction, address, account, folder, message_id, subject, dedupe_key "
-            f"FROM interactions WHERE address IN {placeholders} ORDER BY at DESC, id DESC "
-            "LIMIT :limit",
-            {**params, "limit": limit * 4 + 10},
-        )
+        # newest first per (address, direction): each part reads the index backwards
+        # and stops after ``wanted`` rows, whatever that address's history holds
+        wanted = limit * 4 + 10
+        parts, params = [], {"limit": wanted}
+        for n, address in enumerate(addresses):
+            params[f"a{n}"] = address
+            for direction in DIRECTIONS:
+                parts.append(
+                    "SELECT * FROM (SELECT id, at, direction, address, account, folder, "
+                    "message_id, subject, dedupe_key FROM interactions "
+                    f"WHERE address = :a{n} AND direction = '{direction}' "
+                    "ORDER BY at DESC, id DESC LIMIT :limit) AS part"
+                )
+        rows = [
+            r[1:]
+            for r in sorted(
+                run(" UNION ALL ".join(parts), params),
+                key=lambda r: (aware(r[1]), r[0]),
+                reverse=True,
+            )[:wanted]
+        ]
         for at, direction, address, account, folder, message_id, subject, key in rows:
             if key in seen:
                 continue
@@ -187,8 +223,6 @@ def correspondents(
 
     ``addresses`` restricts them; without ``details`` each row carries its
     conversation count but no days and no names (enough to rank them all)."""
-    from syncd.store.summary import unpack_days
-
     where, params = "", {}
     if addresses is not None:
         if not addresses:

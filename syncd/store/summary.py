@@ -16,7 +16,6 @@ lost; on SQLite the batch already holds the write lock.
 
 from __future__ import annotations
 
-import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -26,28 +25,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 
 from syncd import schema
+from syncd.store.queries import pack_days, unpack_days
 from syncd.suggest import EPISODE_GAP
 
 GAP = EPISODE_GAP.days  # days closer than this run into one conversation
 
 SUMMARY, NAMES = schema.address_summary, schema.address_names
-
-
-def pack_days(days: Iterable[int]) -> bytes:
-    """Sorted distinct day ordinals as little-endian 32-bit integers."""
-    packed = array("i", days)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def unpack_days(blob: bytes | memoryview | None) -> array[int]:
-    packed = array("i")
-    if blob:
-        packed.frombytes(bytes(blob))
-        if sys.byteorder == "big":
-            packed.byteswap()
-    return packed
 
 
 def count_conversations(days: Iterable[int]) -> int:
