@@ -112,6 +112,9 @@ class Correspondent:
     last: datetime
     days: list[date]  # distinct days (UTC) with any interaction, ascending
     names: dict[str, int]  # display names seen -> in how many messages
+    #: how many conversations the days make (``syncd.suggest.conversations``), when
+    #: the store counted them; then ``days`` and ``names`` may be left empty
+    conversations: int | None = None
 
 
 def name_problem(name: str) -> str | None:

@@ -126,6 +126,26 @@ def reason(
     return f"{words}, last {format_duration(since_last)} ago"
 
 
+def shortlist(
+    rows: Iterable[Correspondent], mine: Iterable[str], now: datetime, limit: int
+) -> list[str]:
+    """The addresses of the best ``limit`` suggestions, ranked as :func:`suggestions`
+    ranks them, from rows that carry their conversation count (no days needed):
+    the store then loads days and names for these few only."""
+    me = {m for a in mine if (m := normalize(a))}
+    ranked = []
+    for row in rows:
+        if row.address in me or is_robot(row.address):
+            continue
+        n = row.conversations if row.conversations is not None else len(conversations(row.days))
+        span, since = row.last - row.first, now - row.last
+        ranked.append(
+            (round(score(row.sent, row.received, n, span, since), 3), row.last, row.address)
+        )
+    ranked.sort(key=lambda r: (-r[0], -r[1].timestamp(), r[2]))  # as suggestions() sorts
+    return [address for _, _, address in ranked[:limit]]
+
+
 def suggestions(
     rows: Iterable[Correspondent],
     mine: Iterable[str],

@@ -8,6 +8,7 @@ stderr, ``weakties: error: ...``, and the exit status its class names
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -36,8 +37,37 @@ class UserError(click.ClickException):
         click.echo(f"weakties: error: {self.message}", err=True)
 
 
+#: Which module of ``syncd.cli`` defines each top-level command: a command
+#: module is imported only when one of its commands runs (or ``--help`` lists
+#: them all), so each command pays only for its own imports. A new command =
+#: one line here.
+COMMANDS: dict[str, str] = {
+    "sync": "syncing",
+    "auth": "syncing",
+    "status": "standing",
+    "contact": "contacts",
+    "touch": "contacts",
+    "snooze": "contacts",
+    "suggest": "onboarding",
+    "import": "onboarding",
+    "init": "onboarding",
+    "daemon": "background",
+    "check-lapses": "background",
+    "service": "background",
+}
+
+
 class _Group(click.Group):
-    """Turns the core's user-facing exceptions into one-line errors."""
+    """Loads command modules on first use (:data:`COMMANDS`) and turns the core's
+    user-facing exceptions into one-line errors."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"syncd.cli.{COMMANDS[cmd_name]}")  # registers it on main
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -23,17 +23,6 @@ def seconds(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds())
 
 
-_LIMIT = int(timedelta.max.total_seconds())
-
-
-def stored_cadence(value: int | None) -> timedelta | None:
-    """A ``cadence_seconds`` read back; a value beyond what a timedelta holds is
-    clamped (the lapse check then skips the contact as out of range)."""
-    if value is None:
-        return None
-    return timedelta(seconds=max(-_LIMIT, min(value, _LIMIT)))
-
-
 def find(s: Session, name: str) -> models.Contact | None:
     """The contact called ``name`` (case-insensitive), or None."""
     return s.scalar(
