@@ -24,7 +24,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 import imapclient
 import imapclient.exceptions
@@ -32,7 +32,6 @@ from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
 
 from connectors.base import (
-    DEFAULT_TIMEOUT,
     HEADER_FIELDS,
     AuthError,
     Batch,
@@ -45,6 +44,7 @@ from connectors.base import (
     TLSError,
     timeout_seconds,
 )
+from connectors.imap_settings import ImapSettings as ImapSettings
 
 BATCH_SIZE = 500
 #: How far an empty UID range may widen over sparse UIDs. imapclient 4 takes
@@ -70,31 +70,6 @@ _GMAIL_LABELS = {
     "\\Sent": FolderRole.SENT,
 }
 _FETCH_HEADERS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(f.upper() for f in HEADER_FIELDS))
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """The keys of an ``type = "imap"`` account table."""
-
-    host: str
-    username: str
-    port: int | None = None  # default: 993 for tls, 143 otherwise
-    security: Literal["tls", "starttls", "plain"] = "tls"
-    allow_insecure: bool = False
-    ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
-    password_command: list[str] | None = None
-    folders: list[str] | None = None  # default: all but drafts, junk and trash
-    #: seconds (or a duration, "30s") each connect, TLS handshake, login and command may
-    #: take; stored as seconds
-    timeout: timedelta | float = DEFAULT_TIMEOUT
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "timeout", timeout_seconds(self.timeout))
-        if self.security == "plain" and not self.allow_insecure:
-            raise ValueError(
-                "security = 'plain' would send the password unencrypted; "
-                "use tls or starttls, or set allow_insecure = true"
-            )
 
 
 @dataclass(frozen=True)
