@@ -200,3 +200,22 @@ def test_new_counts_only_new_rows_across_large_batches(store: Store) -> None:
     assert store.save_batch("a", both, {}, NOW) == 0
     with store.session() as s:
         assert s.query(models.InteractionRow).count() == 3000
+
+
+def test_a_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    open_store(f"sqlite:///{path}").close()
+    path.chmod(0o644)
+    open_store(f"sqlite:///{path}").close()  # the stdlib read path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o640)
+    open_store(f"sqlite:///{path}").save_batch("a", [], {}, NOW)  # and the engine path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_symlink_at_the_database_path_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "w.db"
+    link.symlink_to(tmp_path / "elsewhere.db")  # dangling
+    with pytest.raises(Unavailable, match="is a symbolic link"):
+        open_store(f"sqlite:///{link}")
+    assert not (tmp_path / "elsewhere.db").exists()

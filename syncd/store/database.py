@@ -17,6 +17,7 @@ module (for :data:`SCHEMA_HEAD`) costs nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -46,8 +47,24 @@ def _prepare_sqlite_file(path: Path) -> None:
                 f"(create it, e.g. mkdir -m 700 -p {path.parent})"
             )
         default.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if path.is_symlink():  # dangling or not: never create or open through one
+        raise Unavailable(
+            f"database {path} is a symbolic link; point [database] url at the file itself"
+        )
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+        os.close(os.open(path, flags, 0o600))
+    make_private(path)
+
+
+def make_private(path: Path) -> None:
+    """A database file others can read is made 0600 again (it holds who you write to)."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        logging.getLogger("weakties.store").warning(
+            "database %s was readable by others (mode %o); made it 0600", path, mode
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -146,8 +163,9 @@ def sqlite_reader(url: str) -> sqlite3.Connection | None:
     opens the engine, which creates or migrates). Autocommit: readers open
     their own short read transactions."""
     path = _plain_sqlite_path(url)
-    if path is None or not path.is_file():
-        return None
+    if path is None or path.is_symlink() or not path.is_file():
+        return None  # the engine path refuses a symlink in one line
+    make_private(path)
     try:
         conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
     except sqlite3.Error:
