@@ -155,6 +155,7 @@ class Daemon:
                     self._progress,
                     connect=self.connect,
                     clock=self.clock,
+                    tick=self.watchdog.ping,  # fed within a batch too, not only between
                 )
                 error = result.error
             except Stopping:

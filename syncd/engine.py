@@ -52,11 +52,14 @@ def sync_account(
     *,
     connect: Callable[[Account], Connector] | None = None,
     clock: Clock = SYSTEM,
+    tick: Callable[[], None] | None = None,
 ) -> AccountResult:
     """Sync one account; never raises for a connector failure (see ``error``).
 
     ``connect`` opens the account (default: its type's, ``syncd.accounts``);
-    ``clock`` dates the stored batches.
+    ``clock`` dates the stored batches; ``tick`` is called before each record
+    goes through the rules (the daemon feeds systemd's watchdog with it, so a
+    long batch never looks like a hang).
     """
     result = AccountResult(account.name)
     me = identities(config.my_addresses())
@@ -66,6 +69,8 @@ def sync_account(
             for batch in connector.batches(store.load_state(account.name)):
                 found: list[Interaction] = []
                 for record in batch.records:
+                    if tick is not None:
+                        tick()
                     try:
                         found.extend(interactions(record, me, keep_subjects=keep_subjects))
                     except Exception as exc:  # the net under the rules: skip, never stop

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -26,15 +26,10 @@ from syncd.model import ContactFacts
 from syncd.store import Store, open_store
 
 
-class UserError(click.ClickException):
-    """One line for the user, then exit with ``exit_code`` (click shows it)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"weakties: error: {self.message}", err=True)
+def fail(ctx: click.Context, message: str, exit_code: int) -> NoReturn:
+    """One line for the user on stderr, then exit with ``exit_code``."""
+    click.echo(f"weakties: error: {message}", err=True)
+    ctx.exit(exit_code)
 
 
 #: Which module of ``syncd.cli`` defines each top-level command: a command
@@ -73,9 +68,9 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except WeaktiesError as exc:
-            raise UserError(str(exc), exit_code=exc.exit_code) from None
+            fail(ctx, str(exc), exc.exit_code)
         except ConnectorError as exc:
-            raise UserError(str(exc)) from None
+            fail(ctx, str(exc), 1)
 
 
 class App:
