@@ -231,8 +231,9 @@ class Store:
 
         results = []
         with self._writing() as s:
+            named = contacts.by_name_index(s)
             for draft in drafts:
-                results.append(contacts.merge(s, draft, now, tags, cadence, by_name))
+                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, named))
                 s.flush()
         return results
 
