@@ -268,8 +268,9 @@ def run(store: Store, config: Config, notifier: Notifier) -> int:
         log.info(
             "started: polling %s every %s", names, format_duration(config.daemon.poll_interval)
         )
-        worker.start()
+        # ready before the worker runs: its first poll already feeds the watchdog
         sd_notify("READY=1", "STATUS=starting the first sync")
+        worker.start()
         while worker.is_alive() and not stop.wait(TICK):
             pass
         if not worker.is_alive() and not stop.is_set():
