@@ -3,7 +3,7 @@
 Every key is checked on load. An unknown key, a wrong type or a bad duration
 raises :class:`ConfigError`, whose message is one line naming the file and the
 key. Account tables are validated against the settings dataclass of their
-connector (see ``syncd.accounts``), so a connector declares its own keys.
+type's registry entry (``syncd.accounts``), so a connector declares its own keys.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from typing import Any, Literal
 import platformdirs
 
 from syncd import durations
+from syncd.accounts import REGISTRY
+from syncd.accounts.base import Account as Account  # importable from here too
 from syncd.durations import parse_duration
 from syncd.errors import ConfigError as ConfigError  # importable from here too
+from syncd.model import name_problem
 
 APP = "weakties"
 
@@ -154,15 +157,6 @@ def parse_quiet_hours(text: str) -> tuple[time, time]:
 
 
 @dataclass(frozen=True)
-class Account:
-    """One [[account]] table: its name and type, and the connector's settings."""
-
-    name: str
-    type: str
-    settings: Any  # the connector's settings dataclass, e.g. ImapSettings
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path
     identity: Identity = field(default_factory=Identity)
@@ -170,7 +164,7 @@ class Config:
     database: Database = field(default_factory=Database)
     privacy: Privacy = field(default_factory=Privacy)
     tags: dict[str, Tag] = field(default_factory=dict)
-    accounts: list[Account] = field(default_factory=list)
+    accounts: list[Account[Any]] = field(default_factory=list)
     daemon: Daemon = field(default_factory=Daemon)
     notify: Notify = field(default_factory=Notify)
 
@@ -178,7 +172,7 @@ class Config:
     def database_url(self) -> str:
         return os.environ.get("WEAKTIES_DB") or self.database.url or default_database_url()
 
-    def account(self, name: str) -> Account:
+    def account(self, name: str) -> Account[Any]:
         for account in self.accounts:
             if account.name == name:
                 return account
@@ -186,12 +180,11 @@ class Config:
         raise ConfigError(f"{self.path}: no account named {name!r} (configured: {known})")
 
     def my_addresses(self) -> list[str]:
-        """My identities: [identity] addresses plus account usernames that are addresses."""
+        """My identities: [identity] addresses plus those the accounts name (an IMAP
+        or CalDAV username that is an address)."""
         found = list(self.identity.addresses)
         for account in self.accounts:
-            username = getattr(account.settings, "username", None)
-            if username and "@" in username:
-                found.append(username)
+            found += REGISTRY[account.type].identities(account.settings)
         return found
 
     def cadence_for(self, own: timedelta | None, tags: list[str]) -> timedelta:
@@ -279,21 +272,21 @@ def build(cls: type, table: Any, where: str) -> Any:
         raise ValueError(f"{where}: {exc}") from None
 
 
-def _account(table: Any, index: int) -> Account:
-    from syncd.accounts import ACCOUNT_TYPES
-
+def _account(table: Any, index: int) -> Account[Any]:
     where = f"account[{index}]"
     if not isinstance(table, dict):
         raise ValueError(f"{where}: expected a table ([[account]])")
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"{where}.name: missing (every account needs a name)")
+    if problem := name_problem(name):
+        raise ValueError(f"{where}.name: {problem}")
     where = f"account {name!r}"
     kind = table.get("type")
-    if kind not in ACCOUNT_TYPES:
-        raise ValueError(f"{where}.type: expected one of {', '.join(ACCOUNT_TYPES)}, got {kind!r}")
+    if kind not in REGISTRY:
+        raise ValueError(f"{where}.type: expected one of {', '.join(REGISTRY)}, got {kind!r}")
     rest = {k: v for k, v in table.items() if k not in ("name", "type")}
-    return Account(name=name, type=kind, settings=build(ACCOUNT_TYPES[kind].settings, rest, where))
+    return Account(name=name, type=kind, settings=build(REGISTRY[kind].settings, rest, where))
 
 
 _SECTIONS: dict[str, type] = {

@@ -112,7 +112,7 @@ class Daemon:
         stop: threading.Event | None = None,
         *,
         clock: Clock = SYSTEM,
-        connect: Callable[[Account], Connector] | None = None,
+        connect: Callable[[Account[Any]], Connector] | None = None,
         tick: float = TICK,
     ) -> None:
         self.store, self.config, self.notifier = store, config, notifier
@@ -142,7 +142,7 @@ class Daemon:
         if self.stop.is_set():
             raise Stopping  # after a stored batch, before the next
 
-    def poll(self, account: Account) -> None:
+    def poll(self, account: Account[Any]) -> None:
         state = self.accounts[account.name]
         if self.clock.monotonic() < state.retry_at:
             log.debug("%s: backing off", account.name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
@@ -47,10 +48,10 @@ class AccountResult:
 def sync_account(
     store: Store,
     config: Config,
-    account: Account,
+    account: Account[Any],
     progress: Progress | None = None,
     *,
-    connect: Callable[[Account], Connector] | None = None,
+    connect: Callable[[Account[Any]], Connector] | None = None,
     clock: Clock = SYSTEM,
     tick: Callable[[], None] | None = None,
 ) -> AccountResult:
@@ -99,7 +100,7 @@ def sync_all(
     only: str | None = None,
     progress: Progress | None = None,
     *,
-    connect: Callable[[Account], Connector] | None = None,
+    connect: Callable[[Account[Any]], Connector] | None = None,
     clock: Clock = SYSTEM,
 ) -> list[AccountResult]:
     """One pass over every account (or just ``only``)."""

@@ -1,10 +1,13 @@
 """The first-run dialogue of ``weakties init``: addresses, accounts, secrets, the config.
 
-Owns the questions and their defaults (every question has one; flags given
-on the command line become the defaults, and with ``interactive=False`` the
-answers), the live login check of each account, and storing the password
-(keyring, or the user's ``password_command``). It ends with a written,
-re-loaded config; the CLI then runs the first sync and the suggestions.
+Owns the order of the questions: the addresses, then the mail accounts, then
+(optionally) the calendars. Each account's own questions, its live check and
+its config text belong to its type's registry entry (``syncd.accounts``);
+flags given on the command line become the defaults, and with
+``interactive=False`` the answers. It ends with a written, re-loaded config;
+the CLI then runs the first sync and the suggestions. When the user gives up
+on an account, init prints the ``init --non-interactive`` line that gives the
+answers so far again.
 
 An existing config is never replaced without asking: interactively the
 user may keep it (and go on to sync and suggestions), replace it (the old
@@ -14,21 +17,25 @@ unless ``force``.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
 
-from connectors import imap
 from connectors.base import ConnectorError
 from syncd import config as config_mod
 from syncd import configfile, files, providers, secrets
-from syncd.accounts import authorize_gmail, check_login
+from syncd.accounts import REGISTRY, AuthRequest, GaveUp, Given, NewAccount
+from syncd.accounts import gmail as gmail_entry
+from syncd.accounts import imap as imap_entry
+from syncd.accounts.base import Questions
 from syncd.addresses import normalize
 from syncd.errors import WeaktiesError
+
+__all__ = ["Given", "InitError", "first_run"]
+
+gmail_note = gmail_entry.gmail_note
 
 
 class InitError(WeaktiesError):
@@ -37,84 +44,6 @@ class InitError(WeaktiesError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-@dataclass
-class Given:
-    """What the command line said (defaults for the questions, or the answers)."""
-
-    addresses: list[str] = field(default_factory=list)
-    name: str | None = None
-    username: str | None = None
-    host: str | None = None
-    port: int | None = None
-    security: str | None = None
-    ca_file: str | None = None
-    password_command: list[str] | None = None
-    password: str | None = None  # read from stdin with --password-stdin
-    gmail_client_secrets: str | None = None  # a Gmail address read through the Gmail API
-    gmail_api_endpoint: str | None = None  # for tests and proxies
-
-
-DEFAULT_CLIENT_SECRETS = "~/.config/weakties/client_secret.json"
-
-
-def gmail_note() -> str:
-    """What init says about the two ways to read a Gmail address."""
-    return (
-        "Gmail: read it through the Gmail API (sign in with Google, no app password; "
-        "needs your own OAuth client file, see README 'Gmail (API)'; then "
-        "'weakties auth ACCOUNT'), or over IMAP with an app password (faster for a big "
-        "first sync)."
-    )
-
-
-def _client_secrets_ok(path: str) -> str | None:
-    """None if ``path`` looks like an OAuth desktop client file, else what is wrong."""
-    try:
-        data = json.loads(Path(path).expanduser().read_text())
-    except OSError as exc:
-        return f"{path}: cannot read: {exc.strerror}"
-    except ValueError:
-        return f"{path}: not a JSON file"
-    if not isinstance(data, dict) or not ({"installed", "web"} & data.keys()):
-        return f"{path}: not an OAuth client file (download it from the Cloud console)"
-    return None
-
-
-def ask_gmail_api(
-    given: Given, taken: set[str], interactive: bool
-) -> configfile.GmailAccountDraft | None:
-    """A Gmail account through the API, or None to read the address over IMAP."""
-    secrets_path = given.gmail_client_secrets
-    if interactive:
-        click.echo(gmail_note())
-        default = (
-            "api" if secrets_path or Path(DEFAULT_CLIENT_SECRETS).expanduser().exists() else "imap"
-        )
-        how = click.prompt(
-            "Gmail API or IMAP?", type=click.Choice(["api", "imap"]), default=default
-        )
-        if how == "imap":
-            return None
-        while True:
-            secrets_path = click.prompt(
-                "OAuth client file", default=secrets_path or DEFAULT_CLIENT_SECRETS
-            )
-            problem = _client_secrets_ok(secrets_path)
-            if problem is None:
-                break
-            click.echo(f"  {problem}")
-    elif secrets_path is None:
-        return None
-    elif problem := _client_secrets_ok(secrets_path):
-        raise InitError(f"--gmail-client-secrets: {problem}", 2)
-    name = given.name or _unique("gmail", taken)
-    if interactive:
-        name = click.prompt("A short name for this account", default=name)
-    return configfile.GmailAccountDraft(
-        name=name, client_secrets=secrets_path, api_endpoint=given.gmail_api_endpoint
-    )
 
 
 def existing_config(path: Path, interactive: bool, force: bool) -> str:
@@ -164,146 +93,79 @@ def ask_addresses(given: Given, interactive: bool) -> list[str]:
         click.echo(f"  not an e-mail address: {bad[0]!r}" if bad else "  at least one, please")
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    candidate, n = name, 2
-    while candidate in taken:
-        candidate, n = f"{name}-{n}", n + 1
-    return candidate
-
-
-def _secret(
-    given: Given,
-    draft: configfile.ImapAccountDraft,
-    interactive: bool,
-    provider: providers.Provider,
-) -> tuple[list[str] | None, str]:
-    """(password_command or None for the keyring, the password to check with)."""
-    command = given.password_command
-    if interactive and command is None:
-        keyring_ok = True
-        try:
-            secrets.ensure_keyring()
-        except secrets.SecretError as exc:
-            keyring_ok = False
-            click.echo(f"  {exc}")
-        where = "command"
-        if keyring_ok:
-            where = click.prompt(
-                "Keep the password in the system keyring, or read it from a "
-                "command (such as 'pass show mail')?",
-                type=click.Choice(["keyring", "command"]),
-                default="keyring",
-            )
-        if where == "command":
-            text = click.prompt("Command that prints the password", default="pass show mail")
-            command = shlex.split(text)
-    if command:
-        return command, secrets.run_password_command(command, draft.name)
-    if interactive:
-        kind = "app password" if provider.note and "app" in provider.note else "password"
-        return None, click.prompt(f"The {kind} for {draft.username}", hide_input=True)
-    if given.password is None:
-        raise InitError(
-            "give the password on stdin with --password-stdin, or --password-command", 2
-        )
-    secrets.ensure_keyring()  # fail before anything is written
-    return None, given.password
-
-
-def ask_account(
+def ask_mail_account(
     given: Given, default_username: str, taken: set[str], interactive: bool
-) -> tuple[configfile.AccountDraft, str | None]:
-    """One account: Gmail through the API, or IMAP checked with a live login;
-    (draft, password for the keyring)."""
+) -> NewAccount:
+    """One mail account: the login, then the questions of its type (Gmail through the
+    API when the address is a Gmail one and the user wants it, else IMAP)."""
     username = given.username or default_username
     if interactive:
         username = click.prompt(
             "Mail account to read (its login, usually your address)", default=username or None
         )
-    provider = providers.guess(username)
-    if provider.gmail or given.gmail_client_secrets:
-        gmail = ask_gmail_api(given, taken, interactive)
-        if gmail is not None:
-            return gmail, None
-    if provider.note:
-        click.echo(f"  {provider.note}")
-    draft = configfile.ImapAccountDraft(
-        name=given.name or _unique(provider.name, taken),
-        host=given.host or provider.host,
-        port=given.port or provider.port,
-        security=given.security or provider.security,
-        username=username,
-        ca_file=given.ca_file,
-    )
-    while True:
-        if interactive:
-            draft = replace(
-                draft,
-                host=click.prompt("IMAP server", default=draft.host or None),
-                port=click.prompt("Port", default=draft.port, type=click.IntRange(1, 65535)),
-                security=click.prompt(
-                    "Security", default=draft.security, type=click.Choice(["tls", "starttls"])
-                ),
-                ca_file=click.prompt(
-                    "Extra CA certificate (only for a self-signed server; Enter for none)",
-                    default=draft.ca_file or "",
-                    show_default=False,
-                ).strip()
-                or None,
-                name=click.prompt("A short name for this account", default=draft.name),
-            )
-            if draft.name in taken:
-                click.echo(f"  the name {draft.name!r} is taken")
-                draft = replace(draft, name=_unique(draft.name, taken))
-                continue
-        if not draft.host:
-            raise InitError("--host is required for this address", 2)
+    q = Questions(given, frozenset(taken), interactive, username)
+    gmail_address = providers.guess(username).gmail or given.gmail_client_secrets
+    if gmail_address and gmail_entry.wanted(q):
+        return gmail_entry.ask(q)
+    return imap_entry.ask(q)
+
+
+def ask_calendars(given: Given, taken: set[str], interactive: bool) -> list[NewAccount]:
+    """The calendars, after the mail accounts: meetings count as contact."""
+    kinds = {
+        name: e.ask for name, e in REGISTRY.items() if e.source == "calendar" and e.ask is not None
+    }
+    found: list[NewAccount] = []
+    if not interactive:
+        if given.ics:
+            found.append(kinds["ics"](Questions(Given(ics=given.ics), frozenset(taken), False)))
+        return found
+    while click.confirm(
+        "Add a calendar? (people you met count as contact: CalDAV, or an .ics address)",
+        default=False,
+    ):
+        kind = click.prompt("Which kind", type=click.Choice(sorted(kinds)), default="caldav")
+        q = Questions(Given(), frozenset(taken | {a.name for a in found}), True)
         try:
-            command, password = _secret(given, draft, interactive, provider)
-            draft = replace(draft, password_command=command)
-            click.echo(f"Checking {draft.username} on {draft.host}:{draft.port}...", nl=False)
-            settings = imap.ImapSettings(
-                host=draft.host,
-                username=draft.username,
-                port=draft.port,
-                security=draft.security,  # type: ignore[arg-type]
-                ca_file=draft.ca_file,
-                timeout=30.0,
-            )
-            check_login(config_mod.Account(draft.name, "imap", settings), password)
-        except (ConnectorError, secrets.SecretError) as exc:
-            click.echo(" failed")
-            if not interactive:
-                raise InitError(str(exc)) from None
-            click.echo(f"  {exc}")
-            if not click.confirm("Change the settings and try again?", default=True):
-                raise click.Abort() from None
-            given = replace(given, password_command=None)
-            continue
-        click.echo(" ok")
-        return draft, (None if command else password)
+            found.append(kinds[kind](q))
+        except GaveUp as exc:
+            click.echo(f"  {exc}; no calendar added")
+    return found
+
+
+def _reproduce(addresses: list[str], flags: list[str]) -> str:
+    """The ``weakties init`` line that gives these answers again."""
+    words = ["weakties", "init", "--non-interactive"]
+    for address in addresses:
+        words += ["--address", address]
+    return shlex.join(words + flags)
 
 
 def first_run(path: Path, given: Given, *, interactive: bool, force: bool) -> config_mod.Config:
     """The dialogue; returns the written (or kept) config, loaded and validated."""
+    if interactive:
+        import readline  # noqa: F401  # line editing (arrows, Home) in the prompts
     if existing_config(path, interactive, force) == "keep":
         return config_mod.load(path)
     addresses = ask_addresses(given, interactive)
-    accounts: list[configfile.AccountDraft] = []
-    passwords: dict[str, str] = {}
+    accounts: list[NewAccount] = []
     while True:
-        default_username = addresses[0] if not accounts else ""
-        draft, password = ask_account(
-            given if not accounts else Given(),
-            default_username,
-            {a.name for a in accounts},
-            interactive,
-        )
-        accounts.append(draft)
-        if password is not None:
-            passwords[draft.name] = password
+        try:
+            account = ask_mail_account(
+                given if not accounts else Given(),
+                addresses[0] if not accounts else "",
+                {a.name for a in accounts},
+                interactive,
+            )
+        except GaveUp as exc:
+            if interactive and exc.flags and not accounts:
+                click.echo(f"To try these answers again: {_reproduce(addresses, exc.flags)}")
+            raise
+        accounts.append(account)
         if not interactive or not click.confirm("Add another account?", default=False):
             break
+    accounts += ask_calendars(given, {a.name for a in accounts}, interactive)
+    passwords = {a.name: a.secret for a in accounts if a.secret is not None}
     for name, password in passwords.items():
         secrets.store_secret(name, password)
     kept = files.write_private(path, configfile.render(addresses, accounts), keep_backup=True)
@@ -311,22 +173,26 @@ def first_run(path: Path, given: Given, *, interactive: bool, force: bool) -> co
     if passwords:
         click.echo(f"Stored the password{'s' if len(passwords) > 1 else ''} in the keyring.")
     config = config_mod.load(path)
-    for draft in accounts:
-        if isinstance(draft, configfile.GmailAccountDraft):
-            authorize(config.account(draft.name))
+    for new in accounts:
+        if new.authorize_after:
+            authorize(config.account(new.name))
     return config
 
 
-def authorize(account: config_mod.Account) -> None:
-    """Google's consent flow for a Gmail account just written to the config."""
+def authorize(account: config_mod.Account[object]) -> None:
+    """Authorize an account just written to the config (Google's consent page for Gmail)."""
     click.echo(
-        f"Signing in to Gmail for {account.name!r}: a browser opens Google's consent "
+        f"Authorizing {account.name!r}: a browser opens the provider's consent "
         "page (or open the URL below)."
     )
+    request = AuthRequest(
+        ask_secret=lambda prompt: str(click.prompt(prompt, hide_input=True)),
+        say=lambda line: click.echo(line, err=True),
+    )
     try:
-        address = authorize_gmail(account)
+        line = REGISTRY[account.type].authorize(account, request)
     except (ConnectorError, secrets.SecretError) as exc:
         raise InitError(
             f"{exc} (the config is written; 'weakties auth {account.name}' tries again)"
         ) from None
-    click.echo(f"Authorized for {address} (read-only metadata).")
+    click.echo(line)

@@ -18,6 +18,7 @@ from pathlib import Path
 import platformdirs
 
 from syncd import dburl
+from syncd.accounts import REGISTRY
 from syncd.config import Config
 
 UNIT_NAME = "weakties.service"
@@ -110,7 +111,7 @@ class Installed:
 
 def install(config: Config, explicit_config: bool) -> Installed:
     """Write the unit for this installation; create the directories it may write
-    (the database's, and those of any OAuth token files)."""
+    (the database's, and those each account's type names, such as a token file's)."""
     command = [*weakties_command()]
     if explicit_config:
         command += ["--config", str(config.path.expanduser().absolute())]
@@ -125,10 +126,9 @@ def install(config: Config, explicit_config: bool) -> Installed:
     else:  # another database server: nothing local to write but the default dir
         Path(platformdirs.user_data_dir("weakties")).mkdir(parents=True, exist_ok=True, mode=0o700)
     for account in config.accounts:
-        if token_file := getattr(account.settings, "token_file", None):
-            token_dir = Path(token_file).expanduser().absolute().parent
-            token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            writable.append(str(token_dir))
+        for directory in REGISTRY[account.type].writable(account.settings):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            writable.append(str(directory))
     text = render_unit(command, writable or None, environment)
     path = unit_path()
     created = not path.exists()

@@ -8,6 +8,8 @@ importing them does not load SQLAlchemy by any path.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +137,61 @@ def test_only_the_store_knows_sql() -> None:
         and rel not in SQL_ALLOWED_FILES
     }
     assert speaking == set()
+
+
+#: What the connectors' protocol libraries are imported as.
+PROTOCOL_LIBRARIES = (
+    "imapclient",
+    "googleapiclient",
+    "google_auth_oauthlib",
+    "caldav",
+    "icalendar",
+)
+
+
+@pytest.mark.parametrize("module", ["syncd.engine", "syncd.config", "syncd.accounts"])
+def test_loading_the_engine_or_the_registry_loads_no_protocol_library(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        f"print(sorted(m for m in {PROTOCOL_LIBRARIES!r} if m in sys.modules))"
+    )
+    assert _fresh_python(code) == "[]"
+
+
+def test_the_protocol_check_sees_a_protocol_library() -> None:
+    loaded = f"[m for m in {PROTOCOL_LIBRARIES!r} if m in sys.modules]"
+    code = f"import sys, connectors.imap; print({loaded})"
+    assert _fresh_python(code) == "['imapclient']"
+
+
+#: ``type == "imap"``, ``.type != 'gmail'``, ``type in ("caldav", ...)``: a branch on an
+#: account type's name.
+_TYPE_BRANCH = re.compile(r"""\btype\s*(?:==|!=|\bin\b|\bnot in\b)\s*[("'{\[]""")
+
+
+def test_no_branch_on_an_account_type_outside_the_registry() -> None:
+    """Everything about an account type lives in its entry (syncd/accounts/<type>.py)."""
+    found = []
+    for path in sorted((ROOT / "syncd").rglob("*.py")):
+        if path.parent.name == "accounts":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if _TYPE_BRANCH.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []
+
+
+def test_the_type_branch_check_sees_a_branch() -> None:
+    assert _TYPE_BRANCH.search('    if acct.type == "gmail":')
+    assert _TYPE_BRANCH.search("calendar = account.type in ('caldav', 'ics')")
+    assert not _TYPE_BRANCH.search("entry = REGISTRY[account.type]")
+
+
+def test_every_account_type_has_a_complete_entry() -> None:
+    from syncd.accounts import REGISTRY
+
+    assert sorted(REGISTRY) == ["caldav", "gmail", "ics", "imap"]
+    for name, entry in REGISTRY.items():
+        assert entry.name == name and entry.source in ("mail", "calendar")
+        assert entry.ask is not None and entry.auth_help
+        assert dataclasses.is_dataclass(entry.settings)

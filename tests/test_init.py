@@ -10,9 +10,13 @@ import tomllib
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from syncd import configfile, providers
+from syncd.accounts import NewAccount
+from syncd.accounts import imap as imap_entry
 from syncd.init import gmail_note
+from tests.caldav_servers import DavServer, DavUser
 from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import Env, day, message
 
@@ -203,6 +207,8 @@ def test_interactive_init_through_a_terminal(
         child.expect_exact(" ok")
         child.expect_exact("Add another account? [y/N]")
         child.sendline("")
+        child.expect_exact("Add a calendar?")
+        child.sendline("")
         child.expect_exact("Run the first sync now?")
         child.sendline("")
         child.expect_exact("work: 2 messages scanned, 2 new interactions")
@@ -250,18 +256,16 @@ def test_provider_guesses_and_config_text() -> None:
     assert providers.guess("x@posteo.de").host == "posteo.de"
     unknown = providers.guess("x@mail.example.net")
     assert (unknown.host, unknown.known, unknown.name) == ("imap.mail.example.net", False, "mail")
+    draft = imap_entry.ImapDraft(
+        "w",
+        "imap.example.org",
+        993,
+        "tls",
+        "ü@example.org",
+        password_command=["pass", "show", "x y"],
+    )
     text = configfile.render(
-        ['a"b@example.org'],
-        [
-            configfile.ImapAccountDraft(
-                "w",
-                "imap.example.org",
-                993,
-                "tls",
-                "ü@example.org",
-                password_command=["pass", "show", "x y"],
-            )
-        ],
+        ['a"b@example.org'], [NewAccount("w", "imap", imap_entry.config_lines(draft))]
     )
     data = tomllib.loads(text)
     assert data["identity"]["addresses"] == ['a"b@example.org']
@@ -312,7 +316,7 @@ def test_init_reads_gmail_through_the_api(
         )
         assert result.exit_code == 0, result.output
         assert "gmail.metadata" in consenting_browser[0]
-        assert f"Authorized for {me}" in result.stdout
+        assert f"gmail: authorized for {me}" in result.stdout
         assert "gmail: 2 messages scanned, 2 new interactions" in result.stdout
         data = tomllib.loads(env.config.read_text())
         assert data["account"] == [
@@ -326,3 +330,155 @@ def test_init_reads_gmail_through_the_api(
         stored = json.loads(test_keyring.read_text())
         assert json.loads(stored["weakties/gmail"])["refresh_token"] in standin.refresh_tokens
         assert "Priya" in result.stdout  # suggested: two-way with priya@example.org
+
+
+def _spawn_init(tmp_path: Path, config: Path, *args: str) -> pexpect.spawn[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEAKTIES_")}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "WEAKTIES_DB": f"sqlite:///{tmp_path / 'weakties.db'}",
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+            "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyringForTests",
+            "WEAKTIES_TEST_KEYRING": str(tmp_path / "keyring.json"),
+            "TERM": "dumb",
+            "PATH": "/usr/bin:/bin",  # none of the password managers init proposes
+        }
+    )
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "syncd", "--config", str(config), "init", *args],
+        env=env,
+        cwd=str(REPO),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+
+
+def _answer_imap(child: pexpect.spawn[str], dovecot: Dovecot, login: str) -> None:
+    child.expect_exact("IMAP server")
+    child.sendline(dovecot.host)
+    child.expect_exact("Port")
+    child.sendline(str(dovecot.tls_port))
+    child.expect_exact("Security")
+    child.sendline("")
+    child.expect_exact("Extra CA certificate")
+    child.sendline(str(dovecot.ca_file))
+    child.expect_exact("A short name for this account")
+    child.sendline("work")
+
+
+def test_init_retry_changes_the_login_and_adds_a_calendar(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, dav_server: DavServer, dav_user: DavUser
+) -> None:
+    """Issue 13 row 8 (the retry may change the login, not only the password) and
+    issue 9 (init offers a calendar after the mail accounts), on real servers."""
+    config = tmp_path / "config.toml"
+    work = dav_server.make_calendar(dav_user, "Work")
+    child = _spawn_init(tmp_path, config, "--no-sync")
+    try:
+        child.expect_exact("Your e-mail addresses")
+        child.sendline(imap_user.username)
+        child.expect_exact("Mail account to read")
+        child.sendline("typo-" + imap_user.username)
+        _answer_imap(child, dovecot, "typo")
+        child.expect_exact("Keep the password in the system keyring")
+        child.sendline("keyring")
+        child.expect_exact("password for typo-")
+        child.sendline(imap_user.password)
+        child.expect_exact(" failed")
+        child.expect_exact("Change the settings and try again? [Y/n]")
+        child.sendline("")
+        child.expect_exact(f"Login [typo-{imap_user.username}]")
+        child.sendline(imap_user.username)
+        _answer_imap(child, dovecot, imap_user.username)
+        child.expect_exact("Keep the password in the system keyring")
+        child.sendline("")
+        child.expect_exact(f"password for {imap_user.username}")
+        child.sendline(imap_user.password)
+        child.expect_exact(" ok")
+        child.expect_exact("Add another account? [y/N]")
+        child.sendline("")
+        child.expect_exact("Add a calendar?")
+        child.sendline("y")
+        child.expect_exact("Which kind")
+        child.sendline("caldav")
+        child.expect_exact("CalDAV URL")
+        child.sendline(work)
+        child.expect_exact("Login")
+        child.sendline(dav_user.username)
+        child.expect_exact("Extra CA certificate")
+        child.sendline(str(dav_server.ca_file))
+        child.expect_exact("A short name for this calendar account [calendar]")
+        child.sendline("")
+        child.expect_exact("Keep the password in the system keyring")
+        child.sendline("")
+        child.expect_exact(f"password for {dav_user.username}")
+        child.sendline(dav_user.password)
+        child.expect_exact(" ok")
+        child.expect_exact("Add a calendar?")
+        child.sendline("")
+        child.expect_exact("Stored the passwords in the keyring.")
+        child.expect_exact("Keep weakties running in the background")
+        child.sendline("n")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    data = tomllib.loads(config.read_text())
+    mail, calendar = data["account"]
+    assert (mail["type"], mail["username"]) == ("imap", imap_user.username)
+    assert (calendar["type"], calendar["url"], calendar["username"]) == (
+        "caldav",
+        work,
+        dav_user.username,
+    )
+    stored = json.loads((tmp_path / "keyring.json").read_text())
+    assert dav_user.password in json.dumps(stored) and imap_user.password in json.dumps(stored)
+
+
+def test_init_giving_up_prints_the_line_that_reproduces_the_answers(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    config = tmp_path / "config.toml"
+    child = _spawn_init(tmp_path, config)
+    try:
+        child.expect_exact("Your e-mail addresses")
+        child.sendline(imap_user.username)
+        child.expect_exact("Mail account to read")
+        child.sendline("")
+        _answer_imap(child, dovecot, imap_user.username)
+        child.expect_exact("Keep the password in the system keyring")
+        child.sendline("file")
+        child.expect_exact("File holding the password (mode 0600)")
+        secret = tmp_path / "work.pass"
+        secret.write_text("wrong\n")
+        secret.chmod(0o600)
+        child.sendline(str(secret))
+        child.expect_exact(" failed")
+        child.expect_exact("Change the settings and try again? [Y/n]")
+        child.sendline("n")
+        child.expect_exact("To try these answers again: weakties init --non-interactive")
+        child.expect(pexpect.EOF)
+        tail = child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 1 and "Traceback" not in tail
+    assert "login failed" in tail and not config.exists()
+    assert f"--password-file {secret}" in tail and f"--host {dovecot.host}" in tail
+
+
+def test_init_proposes_only_installed_password_programs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncd.accounts.password import installed_password_commands
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gopass = bin_dir / "gopass"
+    gopass.write_text("#!/bin/sh\n")
+    gopass.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert installed_password_commands("work") == [["gopass", "show", "-o", "mail/work"]]
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert installed_password_commands("work") == []

@@ -188,6 +188,11 @@ def import_contacts(
     help="A command that prints the password, e.g. 'pass show mail' (instead of the keyring).",
 )
 @click.option(
+    "--password-file",
+    metavar="FILE",
+    help="A file only you can read (mode 0600) holding the password (instead of the keyring).",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of stdin (for the keyring).",
@@ -198,6 +203,11 @@ def import_contacts(
     help="Read the Gmail address through the Gmail API with this OAuth client file.",
 )
 @click.option("--gmail-api-endpoint", hidden=True, help="For tests and proxies.")
+@click.option(
+    "--ics",
+    metavar="URL|PATH",
+    help="Also read this calendar (.ics https URL, file or directory): meetings count.",
+)
 @click.option("--no-sync", is_flag=True, help="Do not run the first sync.")
 @click.option(
     "--service",
@@ -225,9 +235,11 @@ def init(
     security: str | None,
     ca_file: str | None,
     password_command: str | None,
+    password_file: str | None,
     password_stdin: bool,
     gmail_client_secrets: str | None,
     gmail_api_endpoint: str | None,
+    ics: str | None,
     no_sync: bool,
     start_service: bool,
     limit: int,
@@ -247,8 +259,10 @@ def init(
         security=security,
         ca_file=ca_file,
         password_command=shlex.split(password_command) if password_command else None,
+        password_file=password_file,
         gmail_client_secrets=gmail_client_secrets,
         gmail_api_endpoint=gmail_api_endpoint,
+        ics=ics,
     )
     if password_stdin:
         given.password = sys.stdin.readline().rstrip("\r\n")

@@ -58,29 +58,15 @@ def sync(app: App, once: bool, only: str | None) -> None:
 )
 @pass_app
 def auth(app: App, account: str, no_browser: bool, port: int) -> None:
-    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
-    from syncd import secrets
-    from syncd.accounts import authorize_gmail, check_login
+    """Authorize ACCOUNT: a password for IMAP and CalDAV (checked against the server,
+    kept in the keyring), Google's consent page for Gmail."""
+    from syncd.accounts import AuthRequest, entry
 
     acct = app.config.account(account)
-    if acct.type == "gmail":
-        if no_browser:
-            click.echo(
-                "Open the URL below in a browser. The browser must reach this "
-                "machine's loopback port (on a remote box: ssh -L PORT:localhost:PORT, "
-                "with a fixed --port).",
-                err=True,
-            )
-        address = authorize_gmail(acct, open_browser=not no_browser, port=port)
-        where = acct.settings.token_file or "the keyring"
-        click.echo(
-            f"{acct.name}: authorized for {address} (read-only metadata); token stored in {where}"
-        )
-        return
-    secrets.ensure_keyring()
-    password = click.prompt(
-        f"Password for {acct.settings.username} on {acct.settings.host}", hide_input=True, err=True
+    request = AuthRequest(
+        ask_secret=lambda prompt: str(click.prompt(prompt, hide_input=True, err=True)),
+        say=lambda line: click.echo(line, err=True),
+        open_browser=not no_browser,
+        port=port,
     )
-    check_login(acct, password)
-    secrets.store_secret(acct.name, password)
-    click.echo(f"{acct.name}: password checked and stored in the keyring")
+    click.echo(entry(acct).authorize(acct, request))
