@@ -8,6 +8,7 @@ from pathlib import Path
 import keyring
 from keyring.backends.fail import Keyring as FailKeyring
 
+from tests.caldav_servers import DavServer, DavUser
 from tests.dovecot import Dovecot, ImapUser
 from tests.helpers import day, imap_account, make_env, message
 
@@ -41,7 +42,7 @@ def test_no_usable_keyring_names_password_command(
     previous = keyring.get_keyring()
     keyring.set_keyring(FailKeyring())
     try:
-        env = make_env(tmp_path, imap_account(dovecot, imap_user))
+        env = make_env(tmp_path, imap_account(dovecot, imap_user, password_command=None))
         result = env.run("auth", "mail", input="x\n")
     finally:
         keyring.set_keyring(previous)
@@ -75,3 +76,49 @@ def test_a_non_ascii_password_logs_in_with_authenticate_plain(
     (tmp_path / "cmd").mkdir()
     by_command = make_env(tmp_path / "cmd", imap_account(dovecot, user))  # password_command
     assert "1 messages scanned" in by_command.run("sync", "--once").stdout
+
+
+def test_auth_explains_an_account_that_names_its_own_password_source(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, test_keyring: Path
+) -> None:
+    """Issue 13 row 9: the keyring would never be read for such an account."""
+    for sub in ("c", "f"):
+        (tmp_path / sub).mkdir()
+    secret = tmp_path / "mail.pass"
+    secret.write_text(imap_user.password + "\n")
+    secret.chmod(0o600)
+    by_command = make_env(tmp_path / "c", imap_account(dovecot, imap_user))
+    said = by_command.run("auth", "mail")
+    assert said.exit_code == 0 and "comes from password_command" in said.stdout
+    assert "remove password_command" in said.stdout
+    by_file = make_env(
+        tmp_path / "f",
+        imap_account(dovecot, imap_user, password_command=None, password_file=str(secret)),
+    )
+    said = by_file.run("auth", "mail")
+    assert said.exit_code == 0 and f"password_file ({secret})" in said.stdout
+    assert not test_keyring.exists()  # nothing asked, nothing stored
+    assert by_file.run("sync").exit_code == 0  # the file's password logs in
+
+
+def test_auth_checks_a_caldav_password_on_the_server(
+    tmp_path: Path, dav_server: DavServer, dav_user: DavUser, test_keyring: Path
+) -> None:
+    account = (
+        f'[[account]]\nname = "cal"\ntype = "caldav"\n'
+        f'url = "{dav_server.home_url(dav_user)}"\nusername = "{dav_user.username}"\n'
+        f'ca_file = "{dav_server.ca_file}"\n'
+    )
+    env = make_env(tmp_path, account)
+    wrong = env.run("auth", "cal", input="not-it\n")
+    last = wrong.stderr.strip().splitlines()[-1]
+    assert wrong.exit_code == 1 and last.startswith("weakties: error: ") and "login failed" in last
+    assert "not-it" not in wrong.output and not test_keyring.exists()
+    right = env.run("auth", "cal", input=dav_user.password + "\n")
+    assert right.exit_code == 0, right.output
+    assert "cal: password checked and stored in the keyring" in right.stdout
+    assert json.loads(test_keyring.read_text()) == {"weakties/cal": dav_user.password}
+    (tmp_path / "i").mkdir()
+    ics = make_env(tmp_path / "i", '[[account]]\nname = "feed"\ntype = "ics"\npath = "/tmp"\n')
+    said = ics.run("auth", "feed")
+    assert said.exit_code == 0 and "nothing to authorize" in said.stdout
