@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.base import Connector, ConnectorError
 from connectors.memory import MemorySettings
+from syncd.accounts import REGISTRY, AccountType
 from syncd.config import Account, Config, parse
 from syncd.model import ContactFacts, Direction, Interaction
 from syncd.store import Store, open_store
@@ -28,7 +30,7 @@ ME = "me@example.com"
 
 
 class ConfigFactory:
-    def __call__(self, *, accounts: Sequence[Account] = (), **sections: Any) -> Config:
+    def __call__(self, *, accounts: Sequence[Account[Any]] = (), **sections: Any) -> Config:
         """A validated config from TOML-shaped sections (``notify={"quiet_hours": ...}``).
 
         ``accounts`` are taken as built (e.g. :func:`memory_account`, which the
@@ -42,7 +44,25 @@ class ConfigFactory:
         return dataclasses.replace(config, accounts=[*config.accounts, *accounts])
 
 
-def memory_account(name: str = "mail", **settings: Any) -> Account:
+def _unopened(account: Account[MemorySettings]) -> Connector:
+    raise ConnectorError(f"{account.name}: a memory account is opened by its test (connect=)")
+
+
+#: The in-memory source as a registry entry: what adding an account type takes (a
+#: connector, one entry). Tests only; users never see the type.
+MEMORY = AccountType(
+    name="memory",
+    source="mail",
+    settings=MemorySettings,
+    open=_unopened,
+    authorize=lambda account, request: f"{account.name}: nothing to authorize",
+    identities=lambda settings: [settings.username],
+    auth_help="memory: tests only.",
+)
+REGISTRY.setdefault(MEMORY.name, MEMORY)
+
+
+def memory_account(name: str = "mail", **settings: Any) -> Account[MemorySettings]:
     """An account read by the in-memory connector (``connectors/memory.py``)."""
     return Account(
         name=name, type="memory", settings=MemorySettings(**{"username": ME, **settings})

@@ -190,8 +190,10 @@ def test_the_type_branch_check_sees_a_branch() -> None:
 def test_every_account_type_has_a_complete_entry() -> None:
     from syncd.accounts import REGISTRY
 
-    assert sorted(REGISTRY) == ["caldav", "gmail", "ics", "imap"]
+    assert {"caldav", "gmail", "ics", "imap"} <= set(REGISTRY)  # tests add "memory"
     for name, entry in REGISTRY.items():
+        if name == "memory":
+            continue
         assert entry.name == name and entry.source in ("mail", "calendar")
         assert entry.ask is not None and entry.auth_help
         assert dataclasses.is_dataclass(entry.settings)
