@@ -44,6 +44,15 @@ class AccountResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def summary(self) -> str:
+        """The one line ``sync`` and ``init`` print for this account."""
+        if not self.ok:
+            return f"weakties: error: {self.account}: {self.error}"
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return (
+            f"{self.account}: {self.scanned} messages scanned, {self.new} new interactions{skipped}"
+        )
+
 
 def sync_account(
     store: Store,

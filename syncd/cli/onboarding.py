@@ -20,7 +20,6 @@ from syncd.cli.root import (
     main,
     parse_cadence,
     pass_app,
-    progress_bar,
 )
 from syncd.durations import format_cadence
 from syncd.errors import UsageError
@@ -269,7 +268,8 @@ def init(
     config = init_mod.first_run(path, given, interactive=interactive, force=force)
     if not config.accounts:
         click.echo(f"{path} has no [[account]]: nothing to sync.")
-    elif no_sync or (
+        return
+    if no_sync or (
         interactive
         and not click.confirm(
             "Run the first sync now? (headers only; a big mailbox takes a while)", default=True
@@ -277,39 +277,38 @@ def init(
     ):
         click.echo("Sync later with 'weakties sync --once'.")
     else:
-        store = open_store(config.database_url)
-        try:
-            progress = progress_bar()
-            from syncd import engine
+        _first_sync_and_suggestions(config, interactive, limit)
+    _offer_service(config, interactive, start_service)
 
-            results = engine.sync_all(store, config, None, progress)
-            if progress:
-                click.echo("", err=True)
-            for r in results:
-                click.echo(
-                    f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions"
-                    if r.ok
-                    else f"weakties: error: {r.account}: {r.error}"
-                )
-            found = _suggestions(store, config, limit)
-            if found:
-                click.echo("\nPeople you keep exchanging mail with, not tracked yet:")
-                _show_suggestions(found)
-                if interactive:
-                    _add_suggested(store, _pick(found))
-                else:
-                    click.echo("Track them with 'weakties suggest --add'.")
-            else:
-                click.echo("No suggestions yet: 'weakties suggest' after more mail is synced.")
-        finally:
-            store.close()
-    if not config.accounts:
-        return
+
+def _first_sync_and_suggestions(config: config_mod.Config, interactive: bool, limit: int) -> None:
+    """init after the config: the first sync, then whom to track (picked, or how to)."""
+    from syncd.cli.syncing import sync_and_report
+
+    store = open_store(config.database_url)
+    try:
+        sync_and_report(store, config)
+        found = _suggestions(store, config, limit)
+        if not found:
+            click.echo("No suggestions yet: 'weakties suggest' after more mail is synced.")
+            return
+        click.echo("\nPeople you keep exchanging mail with, not tracked yet:")
+        _show_suggestions(found)
+        if interactive:
+            _add_suggested(store, _pick(found))
+        else:
+            click.echo("Track them with 'weakties suggest --add'.")
+    finally:
+        store.close()
+
+
+def _offer_service(config: config_mod.Config, interactive: bool, start: bool) -> None:
+    """init's last step: the background service, installed and started, or how to."""
     if interactive:
-        start_service = click.confirm(
+        start = click.confirm(
             "Keep weakties running in the background (a systemd user service)?", default=True
         )
-    if start_service:
+    if start:
         install_service(config, explicit_config(), start=True)
     else:
         click.echo(

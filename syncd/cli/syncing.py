@@ -10,7 +10,9 @@ from syncd.cli.root import (
     pass_app,
     progress_bar,
 )
+from syncd.config import Config
 from syncd.errors import ConfigError
+from syncd.store import Store
 
 
 @main.command()
@@ -23,23 +25,22 @@ def sync(app: App, once: bool, only: str | None) -> None:
         raise ConfigError(f"{app.config.path}: no [[account]] configured")
     if only:
         app.config.account(only)  # unknown name -> ConfigError before any work
-    progress = progress_bar()
+    if not sync_and_report(app.store, app.config, only):
+        raise SystemExit(1)
+
+
+def sync_and_report(store: Store, config: Config, only: str | None = None) -> bool:
+    """One pass with a progress bar (on a terminal) and a line per account (errors on
+    stderr); True when every account synced."""
     from syncd import engine  # the connectors: only when syncing
 
-    results = engine.sync_all(app.store, app.config, only, progress)
+    progress = progress_bar()
+    results = engine.sync_all(store, config, only, progress)
     if progress:
         click.echo("", err=True)
     for r in results:
-        if r.ok:
-            skipped = f", {r.skipped} skipped" if r.skipped else ""
-            click.echo(
-                f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions{skipped}"
-            )
-        else:
-            click.echo(f"weakties: error: {r.account}: {r.error}", err=True)
-    failed = [r.account for r in results if not r.ok]
-    if failed:
-        raise SystemExit(1)
+        click.echo(r.summary(), err=not r.ok)
+    return all(r.ok for r in results)
 
 
 @main.command()
