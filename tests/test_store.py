@@ -3,6 +3,7 @@ files, atomic idempotent batches, queries."""
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -219,3 +220,23 @@ def test_a_symlink_at_the_database_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Unavailable, match="is a symbolic link"):
         open_store(f"sqlite:///{link}")
     assert not (tmp_path / "elsewhere.db").exists()
+
+
+def test_overlong_texts_fit_their_columns_on_both_dialects(store: Store) -> None:
+    """Issue 14: the store does not rely on the rules to cap what a hostile message
+    holds; PostgreSQL would refuse a text longer than its column."""
+    long_key = "k" * 5000
+    huge = dataclasses.replace(
+        interaction("x@example.org", long_key, NOW, folder="F" * 2000),
+        name="N" * 1000,
+        message_id="<" + "m" * 3000 + ">",
+        subject="S" * 4000,
+    )
+    other = dataclasses.replace(huge, dedupe_key="k" * 4999 + "j")  # same first 998 chars
+    assert store.save_batch("a", [huge, other], {}, NOW) == 2  # still told apart
+    assert store.save_batch("a", [huge], {}, NOW) == 0  # and still deduplicated
+    with store.session() as s:
+        rows = s.query(models.InteractionRow).all()
+    assert {len(r.folder) for r in rows} == {500} and {len(r.subject or "") for r in rows} == {500}
+    assert {len(r.message_id or "") for r in rows} == {998} and {len(r.name) for r in rows} == {200}
+    assert all(len(r.dedupe_key) <= 998 for r in rows)

@@ -11,11 +11,12 @@ daemon's hot path).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, String, func, select
 
 from syncd import schema
 from syncd.model import Interaction
@@ -29,6 +30,23 @@ def load_state(engine: Engine, account: str) -> dict[str, dict[str, Any]]:
         return {scope: dict(state) for scope, state in rows}
 
 
+def _length(column: str) -> int:
+    kind = schema.interactions.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+def _fit(column: str, text: str | None) -> str | None:
+    """``text`` cut to the ``interactions`` column's length."""
+    return None if text is None else text[: _length(column)]
+
+
+def _key(key: str) -> str:
+    if len(key) <= _length("dedupe_key"):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def save_batch(
     engine: Engine,
     insert: Callable[..., Any],
@@ -37,18 +55,23 @@ def save_batch(
     state: dict[str, dict[str, Any]],
     now: datetime,
 ) -> int:
-    """Store interactions and the connector state together; returns how many were new."""
+    """Store interactions and the connector state together; returns how many were new.
+
+    Every text is cut to its column's length (PostgreSQL refuses a longer one
+    where SQLite would keep it); a dedupe key too long for its column is
+    replaced by its hash, so that it still tells messages apart.
+    """
     rows = [
         {
             "address": i.address,
-            "name": i.name[:200],
+            "name": _fit("name", i.name),
             "direction": str(i.direction),
             "at": i.at,
             "account": account,
-            "folder": i.folder,
-            "message_id": i.message_id,
-            "subject": i.subject,
-            "dedupe_key": i.dedupe_key,
+            "folder": _fit("folder", i.folder),
+            "message_id": _fit("message_id", i.message_id),
+            "subject": _fit("subject", i.subject),
+            "dedupe_key": _key(i.dedupe_key),
         }
         for i in found
     ]
