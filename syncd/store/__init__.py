@@ -231,10 +231,9 @@ class Store:
 
         results = []
         with self._writing() as s:
-            named = contacts.by_name_index(s)
+            index = contacts.merge_index(s)
             for draft in drafts:
-                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, named))
-                s.flush()
+                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, index))
         return results
 
     # --- queries -----------------------------------------------------------

@@ -8,10 +8,11 @@ can act on: :class:`NotFound`, :class:`AlreadyExists`, :class:`Invalid`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from syncd import models
 from syncd.addresses import normalize
@@ -113,9 +114,27 @@ def edit(
     contact.tags += [models.ContactTag(tag=t) for t in sorted(tags - have)]
 
 
-def by_name_index(s: Session) -> dict[str, models.Contact]:
-    """Every contact by its lower-cased name, for :func:`merge`."""
-    return {c.name.lower(): c for c in s.scalars(select(models.Contact))}
+@dataclass
+class MergeIndex:
+    """Every contact by lower-cased name and by address, loaded once per import
+    transaction and kept up to date by :func:`merge`, so that thousands of cards
+    are matched in memory (no query, no flush per card)."""
+
+    named: dict[str, models.Contact]
+    owned: dict[str, models.Contact]
+
+
+def merge_index(s: Session) -> MergeIndex:
+    """The :class:`MergeIndex` of the contacts stored now (emails and tags loaded)."""
+    everyone = s.scalars(
+        select(models.Contact).options(
+            selectinload(models.Contact.emails), selectinload(models.Contact.tags)
+        )
+    ).all()
+    return MergeIndex(
+        named={c.name.lower(): c for c in everyone},
+        owned={e.address: c for c in everyone for e in c.emails},
+    )
 
 
 def merge(
@@ -125,13 +144,10 @@ def merge(
     tags: Sequence[str],
     cadence: timedelta | None,
     by_name: bool,
-    named: dict[str, models.Contact],
+    index: MergeIndex,
 ) -> Merged:
-    """Add ``draft`` or merge it into the contact it matches (see ``Store.merge_contacts``).
-
-    ``named`` maps every contact's lower-cased name to it (:func:`by_name_index`,
-    kept up to date here), so an import of thousands of cards looks names up in
-    memory instead of scanning ``contacts`` once per card."""
+    """Add ``draft`` or merge it into the contact it matches (see ``Store.merge_contacts``);
+    ``index`` (:func:`merge_index`) is kept up to date."""
     addresses: dict[str, str] = {}
     for display in draft.emails:
         address = normalize(display)
@@ -139,11 +155,10 @@ def merge(
             raise Invalid(f"not an e-mail address: {display!r}")
         addresses.setdefault(address, display.strip())
     name = draft.name.strip()[:200]
-    owners = {}
+    owners: dict[int, models.Contact] = {}
     for address in addresses:
-        owner = s.scalar(select(models.ContactEmail).where(models.ContactEmail.address == address))
-        if owner is not None:
-            owners[owner.contact.id] = owner.contact
+        if (owner := index.owned.get(address)) is not None:
+            owners[id(owner)] = owner
     if len(owners) > 1:
         names = " and ".join(repr(c.name) for c in owners.values())
         return Merged(ImportOutcome.SKIPPED, name, f"its addresses belong to {names}")
@@ -153,7 +168,7 @@ def merge(
     target = next(iter(owners.values()), None)
     taken = None
     if target is None and name:
-        taken = named.get(name.lower())
+        taken = index.named.get(name.lower())
         if by_name:
             target = taken
     if target is None:
@@ -168,13 +183,15 @@ def merge(
         )
         s.add(contact)
         contact.emails += [models.ContactEmail(address=a, display=d) for a, d in addresses.items()]
-        named.setdefault(name.lower(), contact)
+        index.named.setdefault(name.lower(), contact)
+        index.owned.update(dict.fromkeys(addresses, contact))
         return Merged(ImportOutcome.ADDED, name)
     changed = False
     have = {e.address for e in target.emails}
     for address, display in addresses.items():
         if address not in have:
             target.emails.append(models.ContactEmail(address=address, display=display))
+            index.owned[address] = target
             changed = True
     have_tags = {t.tag for t in target.tags}
     for tag in sorted(set(tags) - have_tags):
