@@ -18,6 +18,7 @@ On SQLite and PostgreSQL (``store_url``); each example starts from empty tables.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from syncd import config as config_mod
 from syncd import lapses, suggest
 from syncd.cli.standing import _reply_owed, _standing_json
 from syncd.model import ContactFacts, Direction, Interaction
-from syncd.store import Store, open_store
+from syncd.store import Store, open_store, summary
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 START = NOW - timedelta(days=400)
@@ -246,3 +247,26 @@ def test_fast_read_paths_equal_a_recomputation(
     assert counted == {a: v[6] for a, v in found.items()}
     days: list[date] = [d for v in found.values() for d in v[4]]
     assert all(isinstance(d, date) for d in days)
+
+
+#: Days within a few gaps of each other, so that inserts land on both sides of the
+#: gap's boundary (a day exactly ``GAP`` after another starts a new conversation).
+_days = st.lists(st.integers(min_value=0, max_value=4 * summary.GAP), max_size=25)
+
+
+@given(first=_days, later=_days)
+@settings(deadline=None)
+def test_the_incremental_conversation_count_equals_a_recount(
+    first: list[int], later: list[int]
+) -> None:
+    """``summary``'s neighbour arithmetic against ``suggest.conversations`` counting from
+    scratch, after every single insert in any order (issue 12: the end-to-end property
+    above did not catch an off-by-one injected here)."""
+    days = array("i", sorted(set(first)))
+    count = len(suggest.conversations(date.fromordinal(d + 1) for d in days))
+    seen = set(first)
+    for day in later:
+        count += summary._insert_day(days, day)
+        seen.add(day)
+        assert list(days) == sorted(seen)
+        assert count == len(suggest.conversations(date.fromordinal(d + 1) for d in days))
