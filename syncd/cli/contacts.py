@@ -17,6 +17,7 @@ from syncd.cli.root import (
     tagged,
 )
 from syncd.durations import format_cadence
+from syncd.errors import UsageError
 
 
 @main.group()
@@ -34,8 +35,8 @@ def contact_add(
     app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None, tags: tuple[str, ...]
 ) -> None:
     """Track NAME, reachable at one or more addresses."""
-    app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
-    click.echo(f"added {name}")
+    stored = app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
+    click.echo(f"added {stored}")
 
 
 @contact.command("list")
@@ -126,10 +127,19 @@ def contact_edit(
     add_tag: tuple[str, ...],
     remove_tag: tuple[str, ...],
 ) -> None:
-    """Change NAME's name, addresses, cadence or tags."""
+    """Change NAME's name, addresses, cadence or tags.
+
+    Give at least one option: with none there is nothing to change, which is
+    a usage error (exit status 2) and changes nothing.
+    """
+    if not (new_name or add_email or remove_email or cadence or add_tag or remove_tag):
+        raise UsageError(
+            f"nothing to change for {name!r}: give an option such as --cadence or --add-tag "
+            "(see 'weakties contact edit --help')"
+        )
     clear = cadence == "default"
     delta = None if clear else parse_cadence(None, None, cadence)
-    app.store.edit_contact(
+    stored = app.store.edit_contact(
         name,
         new_name=new_name,
         add_emails=add_email,
@@ -139,7 +149,7 @@ def contact_edit(
         add_tags=add_tag,
         remove_tags=remove_tag,
     )
-    click.echo(f"updated {new_name or name}")
+    click.echo(f"updated {stored}")
 
 
 @contact.command("rm")
@@ -147,8 +157,8 @@ def contact_edit(
 @pass_app
 def contact_rm(app: App, name: str) -> None:
     """Stop tracking NAME (the recorded mail history stays)."""
-    app.store.remove_contact(name)
-    click.echo(f"removed {name}")
+    stored = app.store.remove_contact(name)
+    click.echo(f"removed {stored}")
 
 
 @main.command()
@@ -165,8 +175,8 @@ def touch(app: App, name: str, at: str | None, note: str | None) -> None:
         except ValueError:
             raise click.BadParameter(f"not an ISO 8601 time: {at!r}", param_hint="--at") from None
         when = when.astimezone(UTC)  # a naive time is the local time
-    app.store.add_touch(name, when, note)
-    click.echo(f"recorded contact with {name} on {when:%Y-%m-%d}")
+    stored = app.store.add_touch(name, when, note)
+    click.echo(f"recorded contact with {stored} on {when:%Y-%m-%d}")
 
 
 @main.command()

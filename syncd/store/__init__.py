@@ -153,11 +153,12 @@ class Store:
         cadence: timedelta | None,
         tags: Sequence[str],
         now: datetime,
-    ) -> None:
+    ) -> str:
+        """Track a new contact; returns its name as stored."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            contacts.add(s, name, emails, cadence, tags, now)
+            return contacts.add(s, name, emails, cadence, tags, now)
 
     def edit_contact(
         self,
@@ -170,11 +171,12 @@ class Store:
         clear_cadence: bool = False,
         add_tags: Sequence[str] = (),
         remove_tags: Sequence[str] = (),
-    ) -> None:
+    ) -> str:
+        """Change a contact; returns its name as stored (after a rename)."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            contacts.edit(
+            return contacts.edit(
                 s,
                 name,
                 new_name=new_name,
@@ -186,19 +188,24 @@ class Store:
                 remove_tags=remove_tags,
             )
 
-    def remove_contact(self, name: str) -> None:
+    def remove_contact(self, name: str) -> str:
+        """Stop tracking a contact; returns its name as it was stored."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            s.delete(contacts.get(s, name))
+            contact = contacts.get(s, name)
+            s.delete(contact)
+            return contact.name
 
-    def add_touch(self, name: str, at: datetime, note: str | None) -> None:
+    def add_touch(self, name: str, at: datetime, note: str | None) -> str:
+        """Record a manual touch; returns the contact's stored name."""
         from syncd import models
         from syncd.store import contacts
 
         with self._writing() as s:
             contact = contacts.get(s, name)  # held: the session keeps only weak references
             contact.touches.append(models.Touch(at=at, note=note))
+            return contact.name
 
     def snooze(self, name: str, until: datetime | None) -> str:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""

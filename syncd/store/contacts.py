@@ -58,7 +58,7 @@ def add(
     cadence: timedelta | None,
     tags: Sequence[str],
     now: datetime,
-) -> None:
+) -> str:
     name = name.strip()
     if not name:
         raise Invalid("a contact needs a name")
@@ -74,6 +74,7 @@ def add(
     )
     s.add(contact)
     _claim(s, contact, emails)
+    return contact.name
 
 
 def edit(
@@ -87,7 +88,7 @@ def edit(
     clear_cadence: bool = False,
     add_tags: Sequence[str] = (),
     remove_tags: Sequence[str] = (),
-) -> None:
+) -> str:
     contact = get(s, name)
     if new_name is not None and (problem := name_problem(new_name)) is not None:
         raise Invalid(problem)
@@ -111,6 +112,7 @@ def edit(
     contact.tags = [t for t in contact.tags if t.tag in tags]
     have = {t.tag for t in contact.tags}
     contact.tags += [models.ContactTag(tag=t) for t in sorted(tags - have)]
+    return contact.name
 
 
 def by_name_index(s: Session) -> dict[str, models.Contact]:
