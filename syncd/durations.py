@@ -35,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     """Parse a duration; raises ValueError with a message fit for the user."""
     pos, total, parts = 0, 0.0, 0
     text = text.strip()
+    if text.startswith("-"):
+        raise ValueError(f"negative duration {text!r}: a duration counts forward, e.g. '1d'")
     while pos < len(text):
         match = _PART.match(text, pos)
         if match and match.group(2).lower() == _AMBIGUOUS:

@@ -17,6 +17,9 @@ Standard library only.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class WeaktiesError(Exception):
     """Something the user should read, in one line; ``exit_code`` says what kind."""
@@ -42,6 +45,15 @@ class NotFound(StoreError):
     """No such contact (or address on a contact)."""
 
     exit_code = 2
+
+
+def no_contact(name: str, known: Iterable[str]) -> NotFound:
+    """The error for an unknown contact, with "did you mean 'Diego Ramos'?" when
+    one of the ``known`` names is close to ``name`` (case-insensitively)."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+    return NotFound(f"no contact named {name!r}{hint}")
 
 
 class AlreadyExists(StoreError):

@@ -50,3 +50,53 @@ def test_messages_echo_the_stored_name(env: Env) -> None:
     assert ok(env, "snooze", "diego ramos", "3d").startswith("Diego Ramos snoozed until")
     assert ok(env, "contact", "edit", "diego RAMOS", "--name", "Diego R") == "updated Diego R\n"
     assert ok(env, "contact", "rm", "diego r") == "removed Diego R\n"
+
+
+# --- row 17: click's usage errors in weakties' format; "did you mean" -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "hint"),
+    [
+        (("contact", "add", "X", "--bogus"), "no such option '--bogus'", "weakties contact add"),
+        (("contact", "add"), "missing argument 'NAME'", "weakties contact add"),
+        (("contact", "show"), "missing argument 'NAME'", "weakties contact show"),
+        (("--nope", "status"), "no such option '--nope'", "weakties"),
+        (("frobnicate",), "no such command 'frobnicate'", "weakties"),
+        (
+            ("contact", "show", "X", "--limit", "0"),
+            "invalid value for '--limit'",
+            "weakties contact show",
+        ),
+        (("snooze", "X", "-1d"), "negative duration '-1d'", "weakties snooze"),
+        (
+            ("contact", "add", "X", "--email", "x@example.org", "--cadence", "-3d"),
+            "negative duration",
+            "weakties contact add",
+        ),
+    ],
+)
+def test_click_usage_errors_in_weakties_format(
+    env: Env, args: tuple[str, ...], message: str, hint: str
+) -> None:
+    result = env.run(*args)
+    assert result.exit_code == 2, result.output
+    first, second = result.stderr.splitlines()
+    assert first.startswith("weakties: error: ") and message in first, first
+    assert second == f"try '{hint} --help'"
+    assert "Usage:" not in result.output and "Traceback" not in result.output
+
+
+def test_an_unknown_name_close_to_a_contact_is_suggested(env: Env) -> None:
+    ok(env, "contact", "add", "Diego Ramos", "--email", "d@example.org")
+    ok(env, "contact", "add", "Priya", "--email", "p@example.org")
+    for args in (
+        ("touch", "diego ramon"),
+        ("snooze", "Diego Ramso", "3d"),
+        ("contact", "show", "DIEGO RAMOZ"),
+        ("contact", "rm", "diego  ramos"),
+    ):
+        assert "did you mean 'Diego Ramos'?" in error(env, *args), args
+    far = error(env, "touch", "Zachary")
+    assert far == "weakties: error: no contact named 'Zachary'\n"
+    assert env.json("status")[0]["snoozed_until"] is None

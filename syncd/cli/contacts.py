@@ -179,7 +179,7 @@ def touch(app: App, name: str, at: str | None, note: str | None) -> None:
     click.echo(f"recorded contact with {stored} on {when:%Y-%m-%d}")
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("duration")
 @pass_app

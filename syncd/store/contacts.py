@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from syncd import models
 from syncd.addresses import normalize
-from syncd.errors import AlreadyExists, Invalid, NotFound
+from syncd.errors import AlreadyExists, Invalid, NotFound, no_contact
 from syncd.model import Draft, ImportOutcome, Merged, name_problem
 
 
@@ -33,7 +33,7 @@ def find(s: Session, name: str) -> models.Contact | None:
 def get(s: Session, name: str) -> models.Contact:
     contact = find(s, name)
     if contact is None:
-        raise NotFound(f"no contact named {name!r}")
+        raise no_contact(name, s.scalars(select(models.Contact.name)))
     return contact
 
 
