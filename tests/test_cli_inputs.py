@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,36 @@ def test_an_unknown_name_close_to_a_contact_is_suggested(env: Env) -> None:
     far = error(env, "touch", "Zachary")
     assert far == "weakties: error: no contact named 'Zachary'\n"
     assert env.json("status")[0]["snoozed_until"] is None
+
+
+# --- row 10: touch --at refuses the future; touch --undo ---------------------------
+
+
+def test_a_touch_more_than_a_day_ahead_is_refused(env: Env) -> None:
+    ok(env, "contact", "add", "Priya", "--email", "p@example.org")
+    ahead = (datetime.now(UTC) + timedelta(days=1, hours=1)).isoformat()
+    assert "more than a day ahead" in error(env, "touch", "Priya", "--at", ahead)
+    assert "more than a day ahead" in error(env, "touch", "Priya", "--at", "2030-01-01")
+    [priya] = env.json("status")
+    assert priya["last_contact"] is None
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    ok(env, "touch", "Priya", "--at", soon)  # later today, somewhere: fine
+    assert env.json("status")[0]["last_direction"] == "touch"
+
+
+def test_undo_removes_the_touch_recorded_last(env: Env) -> None:
+    ok(env, "contact", "add", "Priya", "--email", "p@example.org")
+    assert "no manual touch recorded for 'Priya'" in error(env, "touch", "priya", "--undo")
+    ok(env, "touch", "Priya", "--at", "2026-03-01T12:00:00+00:00", "--note", "coffee")
+    ok(env, "touch", "Priya", "--at", "2025-06-01T12:00:00+00:00", "--note", "typo")
+    # the one recorded last goes, although an older date
+    assert (
+        ok(env, "touch", "PRIYA", "--undo") == "removed the touch with Priya on 2025-06-01 (typo)\n"
+    )
+    [priya] = env.json("status")
+    assert priya["last_contact"] == "2026-03-01T12:00:00+00:00"
+    assert "on 2026-03-01 (coffee)" in ok(env, "touch", "Priya", "--undo")
+    assert env.json("status")[0]["last_contact"] is None
+    error(env, "touch", "Priya", "--undo")
+    assert "--undo takes no --at" in error(env, "touch", "Priya", "--undo", "--at", "2026-01-01")
+    assert "did you mean 'Priya'" in error(env, "touch", "Prya", "--undo")

@@ -161,22 +161,45 @@ def contact_rm(app: App, name: str) -> None:
     click.echo(f"removed {stored}")
 
 
+#: How far ahead ``touch --at`` may be: a meeting later today in another time
+#: zone, not a date that would mute the contact for years.
+TOUCH_AHEAD = timedelta(days=1)
+
+
 @main.command()
 @click.argument("name")
-@click.option("--at", "at", help="When (ISO 8601; default now).")
+@click.option("--at", "at", help="When (ISO 8601; default now; at most a day ahead).")
 @click.option("--note", help="What it was: 'coffee', 'call'...")
+@click.option("--undo", is_flag=True, help="Remove the touch recorded last for NAME instead.")
 @pass_app
-def touch(app: App, name: str, at: str | None, note: str | None) -> None:
-    """Record contact with NAME outside mail (a coffee, a call)."""
-    when = datetime.now(UTC)
+def touch(app: App, name: str, at: str | None, note: str | None, undo: bool) -> None:
+    """Record contact with NAME outside mail (a coffee, a call).
+
+    With --undo, remove the manual touch recorded last for NAME and say which;
+    with none recorded, that is an error (exit status 2).
+    """
+    now = datetime.now(UTC)
+    if undo:
+        if at or note:
+            raise UsageError("--undo takes no --at or --note")
+        stored, when, what = app.store.undo_touch(name)
+        about = f" ({what})" if what else ""
+        click.echo(f"removed the touch with {stored} on {when.astimezone():%Y-%m-%d}{about}")
+        return
+    when = now
     if at:
         try:
             when = datetime.fromisoformat(at)
         except ValueError:
             raise click.BadParameter(f"not an ISO 8601 time: {at!r}", param_hint="--at") from None
         when = when.astimezone(UTC)  # a naive time is the local time
+        if when > now + TOUCH_AHEAD:
+            raise click.BadParameter(
+                f"{at!r} is more than a day ahead; a touch is something that happened",
+                param_hint="--at",
+            )
     stored = app.store.add_touch(name, when, note)
-    click.echo(f"recorded contact with {stored} on {when:%Y-%m-%d}")
+    click.echo(f"recorded contact with {stored} on {when.astimezone():%Y-%m-%d}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

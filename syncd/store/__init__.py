@@ -207,6 +207,14 @@ class Store:
             contact.touches.append(models.Touch(at=at, note=note))
             return contact.name
 
+    def undo_touch(self, name: str) -> tuple[str, datetime, str | None]:
+        """Remove the manual touch recorded last for ``name``; returns the stored name
+        and that touch's time and note (NotFound when there is none)."""
+        from syncd.store import contacts
+
+        with self._writing() as s:
+            return contacts.undo_touch(s, name)
+
     def snooze(self, name: str, until: datetime | None) -> str:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""
         from syncd.store import contacts

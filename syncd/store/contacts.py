@@ -115,6 +115,22 @@ def edit(
     return contact.name
 
 
+def undo_touch(s: Session, name: str) -> tuple[str, datetime, str | None]:
+    """Remove the manual touch recorded last for ``name`` (the highest id, whatever
+    its date); returns the stored name and the removed touch's time and note."""
+    contact = get(s, name)
+    last = s.scalar(
+        select(models.Touch)
+        .where(models.Touch.contact_id == contact.id)
+        .order_by(models.Touch.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        raise NotFound(f"no manual touch recorded for {contact.name!r}")
+    contact.touches.remove(last)
+    return contact.name, last.at, last.note
+
+
 def by_name_index(s: Session) -> dict[str, models.Contact]:
     """Every contact by its lower-cased name, for :func:`merge`."""
     return {c.name.lower(): c for c in s.scalars(select(models.Contact))}
