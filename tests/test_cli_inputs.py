@@ -134,3 +134,18 @@ def test_undo_removes_the_touch_recorded_last(env: Env) -> None:
     error(env, "touch", "Priya", "--undo")
     assert "--undo takes no --at" in error(env, "touch", "Priya", "--undo", "--at", "2026-01-01")
     assert "did you mean 'Priya'" in error(env, "touch", "Prya", "--undo")
+
+
+# --- row 16: one formatting of durations -------------------------------------------
+
+
+def test_cadences_read_the_same_in_every_command(env: Env) -> None:
+    for name, cadence in (("A", "30d"), ("B", "32d"), ("C", "1y"), ("D", "21d")):
+        ok(env, "contact", "add", name, "--email", f"{name}@example.org", "--cadence", cadence)
+    listed = ok(env, "contact", "list")
+    shown = ok(env, "status")
+    for words in ("1 month", "32 days", "1 year", "3 weeks"):
+        assert words in listed and words in shown, words
+    for short in ("30d", "1mo", "32d", "1y", "3w"):
+        assert f" {short} " not in listed + shown
+    assert [c["cadence_days"] for c in env.json("contact", "list")] == [30, 32, 365, 21]

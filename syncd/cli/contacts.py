@@ -16,7 +16,7 @@ from syncd.cli.root import (
     pass_app,
     tagged,
 )
-from syncd.durations import format_cadence
+from syncd.durations import format_duration
 from syncd.errors import UsageError
 
 
@@ -64,7 +64,7 @@ def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
             [
                 c.name,
                 ", ".join(c.emails),
-                format_cadence(c.cadence) if c.cadence else "default",
+                format_duration(c.cadence) if c.cadence else "default",
                 ", ".join(c.tags),
             ]
             for c in contacts

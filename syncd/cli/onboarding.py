@@ -22,7 +22,7 @@ from syncd.cli.root import (
     pass_app,
     progress_bar,
 )
-from syncd.durations import format_cadence
+from syncd.durations import format_duration
 from syncd.errors import UsageError
 from syncd.model import Draft, ImportOutcome
 from syncd.store import Store, open_store
@@ -56,7 +56,7 @@ def _suggestion_json(s: Suggestion) -> dict[str, Any]:
 def _show_suggestions(found: list[Suggestion]) -> None:
     output.table(
         [
-            [str(i), s.name, s.address, format_cadence(s.cadence), s.reason]
+            [str(i), s.name, s.address, format_duration(s.cadence), s.reason]
             for i, s in enumerate(found, start=1)
         ],
         ["#", "NAME", "EMAIL", "CADENCE", "WHY"],
@@ -82,7 +82,7 @@ def _add_suggested(store: Store, chosen: list[Suggestion]) -> None:
     results = store.merge_contacts(drafts, datetime.now(UTC), by_name=False)
     for s, r in zip(chosen, results, strict=True):
         if r.outcome == ImportOutcome.ADDED:
-            click.echo(f"added {r.contact} <{s.address}>, every {format_cadence(s.cadence)}")
+            click.echo(f"added {r.contact} <{s.address}>, every {format_duration(s.cadence)}")
         else:
             click.echo(f"{s.address}: not added ({r.reason or r.outcome})")
 

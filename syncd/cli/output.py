@@ -24,6 +24,8 @@ def ago(at: datetime | None, now: datetime) -> str:
     """A time for people: '3 weeks ago', 'in 2 days', 'never'."""
     if at is None:
         return "never"
+    if abs((now - at).total_seconds()) < 1:
+        return "just now"
     return f"{format_duration(now - at)} ago" if at <= now else f"in {format_duration(at - now)}"
 
 
