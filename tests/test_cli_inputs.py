@@ -149,3 +149,16 @@ def test_cadences_read_the_same_in_every_command(env: Env) -> None:
     for short in ("30d", "1mo", "32d", "1y", "3w"):
         assert f" {short} " not in listed + shown
     assert [c["cadence_days"] for c in env.json("contact", "list")] == [30, 32, 365, 21]
+
+
+# --- row 19: sync is one pass; --once is a hidden alias ----------------------------
+
+
+def test_sync_is_one_pass_and_once_means_the_same(env: Env) -> None:
+    helptext = " ".join(ok(env, "sync", "--help").split())
+    assert "accounts once" in helptext and "weakties daemon" in helptext
+    assert "--once" in helptext  # the docstring says the old flag changes nothing
+    assert "--once " not in helptext.split("Options:")[1]  # but it is not offered
+    plain, once = env.run("sync"), env.run("sync", "--once")
+    assert plain.exit_code == once.exit_code == 2
+    assert plain.stderr == once.stderr and "no [[account]] configured" in plain.stderr

@@ -110,7 +110,7 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
     if not found:
         click.echo(
             "No suggestions: nobody untracked has both written to you and heard "
-            "from you (run 'weakties sync --once' first?)."
+            "from you (run 'weakties sync' first?)."
         )
         return
     _show_suggestions(found)
@@ -261,7 +261,7 @@ def init(
             "Run the first sync now? (headers only; a big mailbox takes a while)", default=True
         )
     ):
-        click.echo("Sync later with 'weakties sync --once'.")
+        click.echo("Sync later with 'weakties sync'.")
     else:
         store = open_store(config.database_url)
         try:
