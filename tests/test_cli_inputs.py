@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from syncd.cli.output import cut, width
 from tests.helpers import Env, make_env
 
 
@@ -162,3 +164,55 @@ def test_sync_is_one_pass_and_once_means_the_same(env: Env) -> None:
     plain, once = env.run("sync"), env.run("sync", "--once")
     assert plain.exit_code == once.exit_code == 2
     assert plain.stderr == once.stderr and "no [[account]] configured" in plain.stderr
+
+
+# --- row 15: tables by display width, cut to the terminal --------------------------
+
+
+def _column_starts(line: str, cells: list[str]) -> list[int]:
+    """The display column where each of ``cells`` ends (the first) or starts (the rest)."""
+    starts, pos = [], 0
+    for cell in cells:
+        pos = line.index(cell, pos)
+        starts.append(width(line[:pos]) + (len(cell) if not starts else 0))
+        pos += len(cell)
+    return starts
+
+
+def test_tables_align_by_display_width_and_fit_the_terminal(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["Zoë Ünal", "张伟", "Mia 🎉🎉", "Dr. Bartholomew Featherstonehaugh-Worthington"]
+    for i, name in enumerate(names):
+        ok(env, "contact", "add", name, "--email", f"c{i}@example.org", "--tag", "friends")
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = ok(env, "contact", "list").splitlines()
+    assert any(names[3] in line for line in wide)  # room enough: nothing cut
+    starts = {tuple(_column_starts(line, ["@example.org", "default", "friends"])) for line in wide[1:]}
+    assert len(starts) == 1, wide  # every row's columns at the same display column
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = ok(env, "contact", "list").splitlines()
+    assert all(width(line) <= 50 for line in narrow), narrow
+    assert any("…" in line for line in narrow) and not any(names[3] in ln for ln in narrow)
+    assert {c["name"] for c in env.json("contact", "list")} == set(names)  # JSON never cut
+
+
+def test_control_characters_never_reach_the_table(env: Env) -> None:
+    ok(env, "contact", "add", "Ann", "--email", "ann@example.org")
+    with sqlite3.connect(env.db) as db:  # an old row, from before names were checked
+        db.execute("UPDATE contacts SET name = 'Ann\tLee\x1b[2J'")
+    table = ok(env, "contact", "list")
+    assert "\t" not in table and "\x1b" not in table and "Ann Lee\ufffd[2J" in table
+
+
+def test_piped_tables_are_not_cut(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long = "Dr. Bartholomew Featherstonehaugh-Worthington the Third of Somewhere Far"
+    ok(env, "contact", "add", long, "--email", "b@example.org")
+    assert long in ok(env, "contact", "list")
+
+
+def test_cut_and_width() -> None:
+    assert width("张伟") == 4 and width("e\u0301") == 1 and width("abc") == 3
+    assert cut("张伟王芳", 5) == "张伟…" and width(cut("张伟王芳", 5)) <= 5
+    assert cut("abcdef", 4) == "abc…" and cut("abc", 3) == "abc"
