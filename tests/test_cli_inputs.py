@@ -188,7 +188,9 @@ def test_tables_align_by_display_width_and_fit_the_terminal(
     monkeypatch.setenv("COLUMNS", "200")
     wide = ok(env, "contact", "list").splitlines()
     assert any(names[3] in line for line in wide)  # room enough: nothing cut
-    starts = {tuple(_column_starts(line, ["@example.org", "default", "friends"])) for line in wide[1:]}
+    starts = {
+        tuple(_column_starts(line, ["@example.org", "default", "friends"])) for line in wide[1:]
+    }
     assert len(starts) == 1, wide  # every row's columns at the same display column
     monkeypatch.setenv("COLUMNS", "50")
     narrow = ok(env, "contact", "list").splitlines()
