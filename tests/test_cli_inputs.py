@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncd.cli.output import cut, width
+from syncd.store import open_store
 from tests.helpers import Env, make_env
 
 
@@ -218,3 +219,32 @@ def test_cut_and_width() -> None:
     assert width("张伟") == 4 and width("e\u0301") == 1 and width("abc") == 3
     assert cut("张伟王芳", 5) == "张伟…" and width(cut("张伟王芳", 5)) <= 5
     assert cut("abcdef", 4) == "abc…" and cut("abc", 3) == "abc"
+
+
+# --- row 12: service status: last successful poll, and separately last new mail ----
+
+
+def test_service_status_shows_the_last_poll_and_the_last_new_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = "".join(
+        f'[[account]]\nname = "{n}"\ntype = "imap"\nhost = "127.0.0.1"\nusername = "u"\n'
+        'password_command = ["true"]\n'
+        for n in ("home", "work", "new")
+    )
+    env = make_env(tmp_path, accounts)
+    store = open_store(f"sqlite:///{env.db}")
+    now = datetime.now(UTC)
+    store.record_poll("home", now - timedelta(days=3), 5)
+    store.record_poll("home", now - timedelta(minutes=2), 0)  # nothing new: still a poll
+    store.record_poll("work", now - timedelta(hours=4), 0)
+    store.close()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no systemctl: the daemon's state is unknown
+    result = env.run("service", "status")
+    assert result.exit_code == 3
+    lines = result.stdout.splitlines()
+    assert lines[1:] == [
+        "home: last successful poll 2 minutes ago; last new mail 3 days ago",
+        "work: last successful poll 4 hours ago; last new mail never",
+        "new: last successful poll never; last new mail never",
+    ]

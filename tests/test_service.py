@@ -135,7 +135,7 @@ def test_daemon_speaks_sd_notify_and_logs_for_the_journal(tmp_path: Path) -> Non
         sock.close()
     log = daemon.output().splitlines()
     assert log and all(line.startswith("<") for line in log)  # "<6>weakties.daemon: started..."
-    assert "<6>weakties.daemon: started: polling no accounts every 1 seconds" in log
+    assert "<6>weakties.daemon: started: polling no accounts every 1 second" in log
     assert not any(time.strftime("%Y-") in line for line in log)  # the journal adds the time
 
 

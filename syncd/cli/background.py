@@ -113,7 +113,8 @@ def service_install(app: App, start: bool) -> None:
 @service.command("status")
 @pass_app
 def service_status(app: App) -> None:
-    """Whether the daemon runs, and when each account last synced."""
+    """Whether the daemon runs and, per account, when a poll last succeeded (even
+    one that found nothing) and when one last found new mail."""
     from syncd import service as service_mod
 
     now = datetime.now(UTC)
@@ -124,9 +125,12 @@ def service_status(app: App) -> None:
         if state.detail
         else f"daemon: {state.state}{pid}"
     )
+    polls = app.store.polls()
     for account in app.config.accounts:
+        ok, new = polls.get(account.name, (None, None))
         click.echo(
-            f"{account.name}: last synced {output.ago(app.store.last_synced(account.name), now)}"
+            f"{account.name}: last successful poll {output.ago(ok, now)}; "
+            f"last new mail {output.ago(new, now)}"
         )
     if state.state != "active":
         raise SystemExit(NotRunning.exit_code)  # the lines above say why

@@ -139,6 +139,18 @@ class Store:
 
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
 
+    def record_poll(self, account: str, at: datetime, new: int) -> None:
+        """Note a successful poll of ``account`` (even one that found nothing); with
+        ``new`` > 0 it is also the account's last new mail."""
+        from syncd.store import sync_writes
+
+        sync_writes.record_poll(self.engine, self._insert, account, at, new)
+
+    def polls(self) -> dict[str, tuple[datetime, datetime | None]]:
+        """Per account: the last successful poll and the last poll that found mail."""
+        with self._read() as run:
+            return queries.polls(run)
+
     def last_synced(self, account: str) -> datetime | None:
         from syncd.store import sync_writes
 

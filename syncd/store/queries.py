@@ -216,6 +216,16 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
     return stored, displays, entries[:limit]
 
 
+def polls(run: Run) -> dict[str, tuple[datetime, datetime | None]]:
+    """Per account: when a poll last succeeded, and when one last found new mail."""
+    return {
+        account: (aware(ok), _maybe(new))
+        for account, ok, new in run(
+            "SELECT account, last_ok_at, last_new_at FROM account_polls", {}
+        )
+    }
+
+
 def told(run: Run) -> dict[tuple[int, str], Told]:
     """What was told last per (contact id, alert kind)."""
     return {
