@@ -22,9 +22,14 @@ from collections.abc import Iterable
 
 
 class WeaktiesError(Exception):
-    """Something the user should read, in one line; ``exit_code`` says what kind."""
+    """Something the user should read, in one line; ``exit_code`` says what kind.
+    ``hint``, when given, is printed below it: what to do instead."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class UsageError(WeaktiesError):
@@ -74,6 +79,10 @@ class Unavailable(StoreError):
 
 class SecretError(WeaktiesError):
     """A password or token cannot be read or stored (never shows the secret)."""
+
+
+class NoUserSession(WeaktiesError):
+    """No systemd user manager answers, so nothing can start the service."""
 
 
 class NotRunning(WeaktiesError):

@@ -15,7 +15,7 @@ from syncd.cli.root import (
     main,
     pass_app,
 )
-from syncd.errors import NotRunning, WeaktiesError
+from syncd.errors import NotRunning, NoUserSession, WeaktiesError
 
 
 @main.command()
@@ -73,7 +73,8 @@ def service() -> None:
 
 
 def install_service(config: config_mod.Config, explicit_config: bool, start: bool) -> None:
-    """Write the systemd user unit; with ``start``, enable and start it too."""
+    """Write the systemd user unit; with ``start``, enable and start it too: without
+    a systemd user session that is an error (exit 1) naming the fallbacks."""
     from syncd import service as service_mod
 
     try:
@@ -89,11 +90,19 @@ def install_service(config: config_mod.Config, explicit_config: bool, start: boo
     if not start:
         click.echo(how)
         return
+    if (why := service_mod.user_session()) is not None:
+        raise NoUserSession(
+            f"no systemd user session found ({why}): the unit is written, but nothing can start it",
+            hint=(
+                "instead, run 'weakties daemon' in a long-lived terminal (tmux, screen), "
+                "or poll from cron ('crontab -e'):\n"
+                f"  {service_mod.cron_line(config, explicit_config)}"
+            ),
+        )
     problem = service_mod.start()
-    if problem is None:
-        click.echo("weakties now runs in the background ('weakties service status' shows how)")
-    else:
-        click.echo(f"could not start it ({problem}); start it with: {how}")
+    if problem is not None:
+        raise WeaktiesError(f"could not start it ({problem}); start it with: {how}")
+    click.echo("weakties now runs in the background ('weakties service status' shows how)")
 
 
 def explicit_config() -> bool:
@@ -103,7 +112,12 @@ def explicit_config() -> bool:
 
 
 @service.command("install")
-@click.option("--now", "start", is_flag=True, help="Also enable and start it.")
+@click.option(
+    "--now",
+    "start",
+    is_flag=True,
+    help="Also enable and start it (exit 1, with the fallbacks, without a systemd user session).",
+)
 @pass_app
 def service_install(app: App, start: bool) -> None:
     """Write ~/.config/systemd/user/weakties.service for this installation."""

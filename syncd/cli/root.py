@@ -115,7 +115,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except WeaktiesError as exc:
-            fail(ctx, str(exc), exc.exit_code)
+            fail(ctx, str(exc), exc.exit_code, exc.hint)
         except ConnectorError as exc:
             fail(ctx, str(exc), 1)
 
