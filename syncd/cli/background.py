@@ -72,9 +72,14 @@ def service() -> None:
     """Install the systemd user unit, and see how the daemon is doing."""
 
 
-def install_service(config: config_mod.Config, explicit_config: bool, start: bool) -> None:
-    """Write the systemd user unit; with ``start``, enable and start it too: without
-    a systemd user session that is an error (exit 1) naming the fallbacks."""
+def install_service(
+    config: config_mod.Config, explicit_config: bool, start: bool, *, must_start: bool = True
+) -> None:
+    """Write the systemd user unit; with ``start``, enable and start it too.
+
+    A start that cannot happen (no systemd user session, or systemd refusing)
+    is an error (exit 1) naming the fallbacks; without ``must_start`` (``init``,
+    whose setup is done by then) the same words are printed and it returns."""
     from syncd import service as service_mod
 
     try:
@@ -90,8 +95,9 @@ def install_service(config: config_mod.Config, explicit_config: bool, start: boo
     if not start:
         click.echo(how)
         return
+    problem: WeaktiesError | None = None
     if (why := service_mod.user_session()) is not None:
-        raise NoUserSession(
+        problem = NoUserSession(
             f"no systemd user session found ({why}): the unit is written, but nothing can start it",
             hint=(
                 "instead, run 'weakties daemon' in a long-lived terminal (tmux, screen), "
@@ -99,10 +105,16 @@ def install_service(config: config_mod.Config, explicit_config: bool, start: boo
                 f"  {service_mod.cron_line(config, explicit_config)}"
             ),
         )
-    problem = service_mod.start()
-    if problem is not None:
-        raise WeaktiesError(f"could not start it ({problem}); start it with: {how}")
-    click.echo("weakties now runs in the background ('weakties service status' shows how)")
+    elif (refused := service_mod.start()) is not None:
+        problem = WeaktiesError(f"could not start it ({refused}); start it with: {how}")
+    if problem is None:
+        click.echo("weakties now runs in the background ('weakties service status' shows how)")
+    elif must_start:
+        raise problem
+    elif problem.hint is None:
+        click.echo(str(problem))
+    else:
+        click.echo(f"could not start it ({problem}); start it with: {how}\n{problem.hint}")
 
 
 def explicit_config() -> bool:

@@ -17,6 +17,7 @@ from syncd.cli import output
 from syncd.cli.background import explicit_config, install_service
 from syncd.cli.root import (
     App,
+    UserPath,
     main,
     parse_cadence,
     pass_app,
@@ -119,7 +120,7 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -296,7 +297,7 @@ def init(
             "Keep weakties running in the background (a systemd user service)?", default=True
         )
     if start_service:
-        install_service(config, explicit_config(), start=True)
+        install_service(config, explicit_config(), start=True, must_start=False)
     else:
         click.echo(
             "Later: 'weakties service install --now' keeps weakties watching in the "

@@ -153,6 +153,20 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+class UserPath(click.Path):
+    """A path typed on the command line, ``~`` and ``$VARS`` expanded as in the config
+    (for a quoted "~/contacts.vcf" the shell left alone)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            name = param.human_readable_name if param else "path"
+            try:
+                value = config_mod.expand_path(value, name)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def bounded_duration(bounds: durations.Bounds, value: str | None) -> timedelta | None:
     """A duration typed on the command line, within the bounds of its setting."""
     if value is None:
@@ -196,7 +210,7 @@ def progress_bar() -> Callable[[str, int, int | None], None] | None:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path),
+    type=UserPath(path_type=Path),
     help="Config file (default: $WEAKTIES_CONFIG, else the XDG config dir).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
