@@ -156,6 +156,12 @@ class InsecureError(ConnectorError):
     """The configuration asks for something unsafe without opting in."""
 
 
+#: Field metadata for settings that name a file (``field(metadata=PATH)``) or whose
+#: first word is a program (``PROGRAM``, an argv list): the config loader expands
+#: ``~`` and ``$VARS`` in them, once, for every settings class.
+PATH: dict[str, str] = {"path": "file"}
+PROGRAM: dict[str, str] = {"path": "program"}
+
 #: A network timeout's default and its range, in seconds (each connect, TLS
 #: handshake, login and command must answer within it).
 DEFAULT_TIMEOUT = 30.0

@@ -7,7 +7,9 @@ caldav or niquests.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from connectors.base import PATH, PROGRAM
 
 
 @dataclass(frozen=True)
@@ -16,9 +18,11 @@ class CaldavSettings:
 
     url: str
     username: str
-    password_command: list[str] | None = None
-    password_file: str | None = None
-    ca_file: str | None = None  # the CA bundle to trust, for self-hosted servers
+    password_command: list[str] | None = field(default=None, metadata=PROGRAM)
+    password_file: str | None = field(default=None, metadata=PATH)
+    ca_file: str | None = field(
+        default=None, metadata=PATH
+    )  # the CA bundle to trust, for self-hosted servers
     calendars: list[str] | None = None  # display names; default every event calendar
     allow_insecure: bool = False
     timeout: float = 60.0

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from connectors.base import DEFAULT_TIMEOUT, timeout_seconds
+from connectors.base import DEFAULT_TIMEOUT, PATH, timeout_seconds
 
 SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 DEFAULT_ENDPOINT = "https://gmail.googleapis.com"
@@ -22,8 +22,10 @@ DEFAULT_ENDPOINT = "https://gmail.googleapis.com"
 class GmailSettings:
     """The keys of a ``type = "gmail"`` account table."""
 
-    client_secrets: str  # the user's OAuth desktop client JSON
-    token_file: str | None = None  # default: the OAuth token lives in the keyring
+    client_secrets: str = field(metadata=PATH)  # the user's OAuth desktop client JSON
+    token_file: str | None = field(
+        default=None, metadata=PATH
+    )  # default: the OAuth token lives in the keyring
     api_endpoint: str | None = None  # default: https://gmail.googleapis.com
     quota_per_minute: int = 5000  # a safe share of Google's 6,000 per user per minute
     #: seconds (or a duration, "30s") each HTTP request (API, batch, token refresh) may

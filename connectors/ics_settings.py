@@ -7,7 +7,9 @@ icalendar.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from connectors.base import PATH
 
 
 @dataclass(frozen=True)
@@ -15,8 +17,8 @@ class IcsSettings:
     """The keys of a ``type = "ics"`` account table (``url`` or ``path``)."""
 
     url: str | None = None
-    path: str | None = None
-    ca_file: str | None = None
+    path: str | None = field(default=None, metadata=PATH)
+    ca_file: str | None = field(default=None, metadata=PATH)
     allow_insecure: bool = False
     timeout: float = 60.0
 

@@ -6,11 +6,11 @@ imapclient, so loading the config or the engine loads no protocol library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from connectors.base import DEFAULT_TIMEOUT, timeout_seconds
+from connectors.base import DEFAULT_TIMEOUT, PATH, PROGRAM, timeout_seconds
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,13 @@ class ImapSettings:
     port: int | None = None  # default: 993 for tls, 143 otherwise
     security: Literal["tls", "starttls", "plain"] = "tls"
     allow_insecure: bool = False
-    ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
-    password_command: list[str] | None = None
-    password_file: str | None = None  # a 0600 file holding the password
+    ca_file: str | None = field(
+        default=None, metadata=PATH
+    )  # an extra CA to trust, for self-hosted servers
+    password_command: list[str] | None = field(default=None, metadata=PROGRAM)
+    password_file: str | None = field(
+        default=None, metadata=PATH
+    )  # a 0600 file holding the password
     folders: list[str] | None = None  # default: all but drafts, junk and trash
     #: seconds (or a duration, "30s") each connect, TLS handshake, login and command may
     #: take; stored as seconds

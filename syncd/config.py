@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import platformdirs
 
+from connectors.base import PROGRAM
 from syncd import durations
 from syncd.accounts import REGISTRY
 from syncd.accounts.base import Account as Account  # importable from here too
@@ -70,7 +72,8 @@ class Defaults:
 
 @dataclass(frozen=True)
 class Database:
-    url: str | None = None
+    #: a URL, or a plain path meaning a SQLite file (``~`` and ``$VARS`` expanded)
+    url: str | None = field(default=None, metadata={"path": "url"})
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class Notify:
     """[notify]: how and when lapses are told."""
 
     backend: Literal["desktop", "command", "log"] = "desktop"
-    command: list[str] | None = None  # argv template, never run through a shell
+    #: argv template, never run through a shell; ``~`` and ``$VARS`` expanded in the program
+    command: list[str] | None = field(default=None, metadata=PROGRAM)
     renotify_after: timedelta = timedelta(days=14)
     reply_after: timedelta | Literal["off"] = timedelta(days=14)
     quiet_hours: str | None = None  # "22:00-08:00", local time
@@ -248,6 +252,34 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
+_UNSET_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def expand_path(text: str, key: str) -> str:
+    """``text`` with ``~`` and ``$VARS`` (or ``${VARS}``) expanded, as a shell would;
+    a variable that is not set is a ValueError naming ``key``."""
+    expanded = os.path.expandvars(os.path.expanduser(text))
+    if unset := _UNSET_VARIABLE.search(expanded):
+        raise ValueError(f"{key}: {unset.group()} is not set (in {text!r})")
+    return os.path.expanduser(expanded)  # "$HOME"-led values may now start with "~"
+
+
+def _expand(value: Any, kind: str, key: str) -> Any:
+    """Expand a field marked as a path (``connectors.base.PATH``/``PROGRAM``, "url")."""
+    if kind == "program" and isinstance(value, list) and value:
+        return [expand_path(value[0], key), *value[1:]]
+    if kind == "url" and isinstance(value, str):
+        if "://" not in value:
+            return expand_path(value, key)
+        prefix, sep, rest = value.partition(":///")
+        if prefix.split("+")[0] == "sqlite" and sep:
+            return f"{prefix}:///{expand_path(rest, key)}"
+        return value
+    if kind == "file" and isinstance(value, str):
+        return expand_path(value, key)
+    return value
+
+
 def build(cls: type, table: Any, where: str) -> Any:
     """Build dataclass ``cls`` from a TOML table, checking every key and type."""
     if not isinstance(table, dict):
@@ -260,6 +292,8 @@ def build(cls: type, table: Any, where: str) -> Any:
             known = ", ".join(sorted(fields))
             raise ValueError(f"{where}.{key}: unknown key (known keys: {known})")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
+        if kind := fields[key].metadata.get("path"):
+            values[key] = _expand(values[key], kind, f"{where}.{key}")
     for name, f in fields.items():
         no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if no_default and name not in values:

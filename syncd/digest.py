@@ -17,6 +17,7 @@ from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
 from syncd.config import Config
+from syncd.durations import format_duration as _words
 from syncd.lapses import alert_for, standings
 from syncd.model import ContactFacts
 
@@ -42,11 +43,6 @@ class Digest:
         return not (self.overdue or self.replies or self.coming)
 
 
-def _days(span: timedelta) -> str:
-    n = max(0, span.days)
-    return "1 day" if n == 1 else f"{n} days"
-
-
 _LAST = {
     "sent": "you wrote last",
     "received": "they wrote last",
@@ -69,7 +65,7 @@ def collect(
         email = f.emails[0] if f.emails else None
         alert = alert_for(f, config, now)
         if alert is not None and str(alert.kind) == "reply":
-            text = f"wrote to you {_days(now - alert.basis)} ago, not answered yet"
+            text = f"wrote to you {_words(now - alert.basis)} ago, not answered yet"
             if alert.subject:
                 text += f" ({alert.subject})"
             replies.append((alert.basis, Entry(f.name, email, text)))
@@ -79,17 +75,17 @@ def collect(
                 how = "never in touch"
             else:
                 how = (
-                    f"{_LAST.get(f.last_direction or '', 'last contact')}, {_days(now - last)} ago"
+                    f"{_LAST.get(f.last_direction or '', 'last contact')}, {_words(now - last)} ago"
                 )
             overdue.append(
-                (s.overdue_by, Entry(f.name, email, f"overdue by {_days(s.overdue_by)} ({how})"))
+                (s.overdue_by, Entry(f.name, email, f"overdue by {_words(s.overdue_by)} ({how})"))
             )
         elif s.next_due <= now + period:
             coming.append(
                 (
                     s.next_due,
                     Entry(
-                        f.name, email, f"due in {_days(s.next_due - now)} ({s.next_due:%a %d %b})"
+                        f.name, email, f"due in {_words(s.next_due - now)} ({s.next_due:%a %d %b})"
                     ),
                 )
             )

@@ -35,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     """Parse a duration; raises ValueError with a message fit for the user."""
     pos, total, parts = 0, 0.0, 0
     text = text.strip()
+    if text.startswith("-"):
+        raise ValueError(f"negative duration {text!r}: a duration counts forward, e.g. '1d'")
     while pos < len(text):
         match = _PART.match(text, pos)
         if match and match.group(2).lower() == _AMBIGUOUS:
@@ -69,26 +71,12 @@ class Bounds:
     def check(self, delta: timedelta) -> timedelta:
         """``delta`` itself, or ValueError saying the range in words."""
         if not self.least <= delta <= self.most:
-            raise ValueError(f"must be between {_exact(self.least)} and {_exact(self.most)}")
+            least, most = format_duration(self.least), format_duration(self.most)
+            raise ValueError(f"must be between {least} and {most}")
         return delta
 
     def parse(self, text: str) -> timedelta:
         return self.check(parse_duration(text))
-
-
-def _exact(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (
-        ("year", 365 * 86400),
-        ("day", 86400),
-        ("hour", 3600),
-        ("minute", 60),
-        ("second", 1),
-    ):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
 
 
 _DAY, _CENTURY = timedelta(days=1), timedelta(days=100 * 365)
@@ -100,30 +88,39 @@ BACKOFF = Bounds(timedelta(seconds=1), timedelta(days=7))
 ALERT_DELAY = Bounds(timedelta(minutes=1), _CENTURY)
 
 
+_MINUTE, _HOUR, _DAYS = 60, 3600, 86400
+
+
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
 def format_duration(delta: timedelta) -> str:
-    """A short, rounded human form: '3 months', '2 weeks', '5 days', '4 hours'."""
+    """The one way weakties shows a duration to people (cadences, ages, waits):
+    '6 months', '1 year', '3 weeks', '10 days', '4 hours', '15 minutes'.
+
+    A duration of a day or more is counted in whole days, then shown in the
+    largest unit that counts it exactly (365 days '1 year', 180 days '6 months',
+    21 days '3 weeks'), else rounded: days under 60 days, months under 2 years,
+    years beyond. Under a day: hours, minutes or seconds, rounded; under a
+    second, 'just now'. JSON keeps numbers and never goes through here.
+    """
     seconds = abs(delta.total_seconds())
-    for unit, size in (
-        ("year", 365 * 86400),
-        ("month", 30 * 86400),
-        ("week", 7 * 86400),
-        ("day", 86400),
-        ("hour", 3600),
-        ("minute", 60),
-    ):
-        if seconds >= size:
-            count = max(1, round(seconds / size))
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "just now" if seconds < 1 else f"{int(seconds)} seconds"
-
-
-def format_cadence(delta: timedelta) -> str:
-    """A cadence the way it is usually written: '90d', '6mo', '1y'."""
-    days = delta.total_seconds() / 86400
-    if days >= 365 and days % 365 == 0:
-        return f"{int(days // 365)}y"
-    if days >= 30 and days % 30 == 0:
-        return f"{int(days // 30)}mo"
-    if days >= 1 and days == int(days):
-        return f"{int(days)}d"
-    return format_duration(delta)
+    if seconds >= _DAYS - _HOUR / 2:
+        days = max(1, round(seconds / _DAYS))
+        if days % 365 == 0:
+            return _count(days // 365, "year")
+        if days >= 2 * 365:
+            return _count(round(days / 365), "year")
+        if days % 30 == 0:
+            return _count(days // 30, "month")
+        if days >= 60:
+            return _count(round(days / 30), "month")
+        if days % 7 == 0:
+            return _count(days // 7, "week")
+        return _count(days, "day")
+    if seconds >= _HOUR - 30:
+        return _count(max(1, round(seconds / _HOUR)), "hour")
+    if seconds >= _MINUTE - 0.5:
+        return _count(max(1, round(seconds / _MINUTE)), "minute")
+    return "just now" if seconds < 1 else _count(int(seconds), "second")

@@ -97,6 +97,7 @@ def sync_account(
                 result.scanned += len(batch.records)
                 if progress:
                     progress(account.name, result.scanned, batch.expected_total)
+        store.record_poll(account.name, clock.now(), result.new)  # even when nothing was new
     except ConnectorError as exc:
         result.error = str(exc)
         log.info("account %s failed: %s", account.name, exc)

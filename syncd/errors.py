@@ -17,11 +17,19 @@ Standard library only.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class WeaktiesError(Exception):
-    """Something the user should read, in one line; ``exit_code`` says what kind."""
+    """Something the user should read, in one line; ``exit_code`` says what kind.
+    ``hint``, when given, is printed below it: what to do instead."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class UsageError(WeaktiesError):
@@ -44,6 +52,15 @@ class NotFound(StoreError):
     exit_code = 2
 
 
+def no_contact(name: str, known: Iterable[str]) -> NotFound:
+    """The error for an unknown contact, with "did you mean 'Diego Ramos'?" when
+    one of the ``known`` names is close to ``name`` (case-insensitively)."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.strip().lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+    return NotFound(f"no contact named {name!r}{hint}")
+
+
 class AlreadyExists(StoreError):
     """A name or an address that is taken already."""
 
@@ -62,6 +79,10 @@ class Unavailable(StoreError):
 
 class SecretError(WeaktiesError):
     """A password or token cannot be read or stored (never shows the secret)."""
+
+
+class NoUserSession(WeaktiesError):
+    """No systemd user manager answers, so nothing can start the service."""
 
 
 class NotRunning(WeaktiesError):

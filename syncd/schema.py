@@ -6,6 +6,8 @@
   the unique dedupe key makes replaying a batch change nothing.
 * ``sync_state``: per account and scope (an IMAP folder, Gmail's history), the
   connector's cursor. Written in the same transaction as the interactions.
+* ``account_polls``: per account, when a poll last succeeded (even one that
+  found nothing) and when one last found new interactions.
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
 * ``notified_alerts``: which alert was told about which contact, and when.
@@ -134,6 +136,14 @@ sync_state = Table(
     Column("scope", String(500), primary_key=True),
     Column("state", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+account_polls = Table(
+    "account_polls",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("last_ok_at", UTCDateTime, nullable=False),
+    Column("last_new_at", UTCDateTime, nullable=True),
 )
 
 notified_alerts = Table(

@@ -9,6 +9,7 @@ directory, and writes it to ``~/.config/systemd/user/``.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -135,6 +136,35 @@ def install(config: Config, explicit_config: bool) -> Installed:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return Installed(path, created)
+
+
+def user_session() -> str | None:
+    """None when a systemd user manager answers; else why not (no systemctl, no bus)."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        return "systemctl not found"
+    try:
+        done = subprocess.run(
+            [systemctl, "--user", "show-environment"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"systemctl failed: {exc}"
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or ["systemctl --user does not answer"])[0]
+    return None
+
+
+def cron_line(config: Config, explicit_config: bool) -> str:
+    """The crontab line that does the daemon's work every 15 minutes, without systemd."""
+    command = [*weakties_command()]
+    if explicit_config:
+        command += ["--config", str(config.path.expanduser().absolute())]
+    run = " ".join(shlex.quote(a) for a in command)
+    return f"*/15 * * * * {run} sync && {run} check-lapses"
 
 
 def start() -> str | None:

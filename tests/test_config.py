@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncd.config import ConfigError, load
-from syncd.durations import format_cadence, parse_duration
+from syncd.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -38,12 +38,13 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
-def test_format_cadence() -> None:
-    assert [format_cadence(parse_duration(t)) for t in ("90d", "6mo", "1y", "10d")] == [
-        "3mo",
-        "6mo",
-        "1y",
-        "10d",
+def test_cadences_are_shown_in_words() -> None:
+    assert [format_duration(parse_duration(t)) for t in ("90d", "6mo", "1y", "10d", "3w")] == [
+        "3 months",
+        "6 months",
+        "1 year",
+        "10 days",
+        "3 weeks",
     ]
 
 

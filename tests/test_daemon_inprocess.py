@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from connectors import memory
-from connectors.base import AuthError, Connector
+from connectors.base import AuthError, ConnectError, Connector
 from syncd.config import Account, Config
 from syncd.daemon import Daemon
 from syncd.model import Alert, AlertKind, Direction, NotificationAction
@@ -165,6 +165,25 @@ def test_polls_run_on_schedule_staggered_and_the_first_check_waits_for_every_acc
     [carol] = [c for c in rig.store.contacts() if c.name == "Carol"]
     assert carol.last_received == NOW + 20 * MIN
     assert rig.store.last_synced("b") == NOW + 30 * MIN + 5 * second
+
+
+def test_every_successful_poll_is_recorded_apart_from_the_last_new_mail(
+    rig: Rig, make_config: ConfigFactory
+) -> None:
+    config = make_config(
+        daemon={"poll_interval": "15min"},
+        accounts=[memory_account("a"), memory_account("b"), memory_account("c")],
+    )
+    rig.deliver("a", "Carol <carol@example.org>", 10 * MIN)
+    rig.mailbox("c").fail_connect(ConnectError("host down"), times=100)
+    rig.run(config, until=40 * MIN)
+    polls = rig.store.polls()
+    # a: polled at 0, 15 and 30 min; the mail of 10 min came with the poll at 15
+    assert rig.polled("a") == [0 * MIN, 15 * MIN, 30 * MIN]
+    assert polls["a"] == (NOW + 30 * MIN, NOW + 15 * MIN)
+    # b: never any mail, yet every poll counts as one
+    assert len(rig.polled("b")) == 3 and polls["b"] == (NOW + rig.polled("b")[-1], None)
+    assert "c" not in polls  # never a successful poll
 
 
 def test_a_failing_account_backs_off_doubling_up_to_max_backoff_then_recovers(

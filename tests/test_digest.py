@@ -75,11 +75,11 @@ def test_exact_contents() -> None:
     plain, rich = parts(msg)
     assert plain == (
         "Overdue:\n"
-        "- Priya: overdue by 10 days (you wrote last, 100 days ago) <mailto:c1@example.org>\n"
-        "- Finn: overdue by 5 days (you wrote last, 95 days ago)\n"
+        "- Priya: overdue by 10 days (you wrote last, 3 months ago) <mailto:c1@example.org>\n"
+        "- Finn: overdue by 5 days (you wrote last, 3 months ago)\n"
         "\n"
         "Replies owed:\n"
-        "- Bob <script>: wrote to you 130 days ago, not answered yet <mailto:c2@example.org>\n"
+        "- Bob <script>: wrote to you 4 months ago, not answered yet <mailto:c2@example.org>\n"
         "- Gus: wrote to you 20 days ago, not answered yet <mailto:c7@example.org>\n"
         "\n"
         "Coming up:\n"

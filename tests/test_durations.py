@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from syncd.durations import CADENCE, POLL_INTERVAL, SNOOZE, parse_duration
+from syncd.durations import CADENCE, POLL_INTERVAL, SNOOZE, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,30 @@ def test_snooze_and_poll_bounds() -> None:
     with pytest.raises(ValueError, match="between 1 second and 1 day"):
         POLL_INTERVAL.parse("2d")
     assert POLL_INTERVAL.parse("1s") == timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("delta", "words"),
+    [
+        (timedelta(days=365), "1 year"),
+        (timedelta(days=730), "2 years"),
+        (timedelta(days=800), "2 years"),
+        (timedelta(days=360), "12 months"),
+        (timedelta(days=180), "6 months"),
+        (timedelta(days=107), "4 months"),
+        (timedelta(days=32), "32 days"),
+        (timedelta(days=21), "3 weeks"),
+        (timedelta(days=20, hours=11), "20 days"),
+        (timedelta(days=10), "10 days"),
+        (timedelta(days=1), "1 day"),
+        (timedelta(hours=23, minutes=50), "1 day"),
+        (timedelta(hours=4), "4 hours"),
+        (timedelta(minutes=15), "15 minutes"),
+        (timedelta(seconds=59.8), "1 minute"),
+        (timedelta(seconds=7), "7 seconds"),
+        (timedelta(milliseconds=300), "just now"),
+        (-timedelta(days=14), "2 weeks"),
+    ],
+)
+def test_one_formatting_of_durations(delta: timedelta, words: str) -> None:
+    assert format_duration(delta) == words

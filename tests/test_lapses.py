@@ -154,7 +154,7 @@ def test_many_lapses_make_one_digest_with_a_count(
     note = compose(alerts, NOW)
     assert note.summary == "11 people to get back in touch with"
     lines = note.body.splitlines()
-    assert lines[0] == "• Priya: wrote 3 weeks ago, not replied"  # 20 days, rounded
+    assert lines[0] == "• Priya: wrote 20 days ago, not replied"  # exact days under 2 months
     assert lines[-1] == "• … and 3 more"
     assert note.actions == ()  # buttons only for a single contact
     assert note.fields["count"] == "11" and note.fields["kind"] == "mixed"

@@ -87,12 +87,79 @@ def test_service_install_lets_the_daemon_write_token_files(
         f'client_secrets = "{tmp_path}/c.json"\ntoken_file = "{tokens}/g.json"\n',
     )
     result = env.run("service", "install", "--now")
-    assert result.exit_code == 0, result.output
     unit = (tmp_path / "xdg" / "systemd" / "user" / "weakties.service").read_text()
     assert f"ReadWritePaths={env.db.parent} {tokens}" in unit
     assert tokens.is_dir()  # refreshed tokens can be saved from inside the sandbox
-    # Started where a user systemd runs; else one line saying how.
-    assert "now runs in the background" in result.stdout or "could not start it (" in result.stdout
+    # Started where a user systemd runs; else an error naming the fallbacks.
+    if result.exit_code == 0:
+        assert "now runs in the background" in result.stdout
+    else:
+        assert result.exit_code == 1 and "no systemd user session found" in result.stderr
+
+
+def fake_systemctl(tmp_path: Path, script: str) -> Path:
+    """A ``systemctl`` on PATH that logs its arguments and runs ``script`` (sh)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    tool = bin_dir / "systemctl"
+    tool.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/systemctl.log\n{script}\n')
+    tool.chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("empty", "systemctl not found"),
+        ("no bus", "Failed to connect to bus: No medium found"),
+    ],
+)
+def test_install_now_without_a_user_systemd_fails_with_the_fallbacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, why: str
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    if path == "empty":
+        monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    else:
+        script = 'echo "Failed to connect to bus: No medium found" >&2; exit 1'
+        monkeypatch.setenv("PATH", f"{fake_systemctl(tmp_path, script)}:/usr/bin:/bin")
+    env = make_env(tmp_path)
+    result = env.run("service", "install", "--now")
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"weakties: error: no systemd user session found ({why})")
+    assert "weakties daemon" in lines[1] and "long-lived terminal" in lines[1]
+    assert lines[2].startswith("  */15 * * * * ") and lines[2].endswith(" check-lapses")
+    assert f"--config {env.config} sync && " in lines[2]
+    assert (tmp_path / "xdg" / "systemd" / "user" / "weakties.service").is_file()
+    if path != "empty":  # asked whether a session answers, and started nothing
+        assert (tmp_path / "systemctl.log").read_text() == "--user show-environment\n"
+
+
+def test_install_now_with_a_user_systemd_starts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("PATH", f"{fake_systemctl(tmp_path, 'exit 0')}:/usr/bin:/bin")
+    result = make_env(tmp_path).run("service", "install", "--now")
+    assert result.exit_code == 0, result.output
+    assert "now runs in the background" in result.stdout
+    assert (tmp_path / "systemctl.log").read_text().splitlines() == [
+        "--user show-environment",
+        "--user daemon-reload",
+        "--user enable --now weakties.service",
+    ]
+
+
+def test_install_now_that_systemd_refuses_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    script = 'case "$2" in enable) echo "Unit is masked." >&2; exit 1;; esac'
+    monkeypatch.setenv("PATH", f"{fake_systemctl(tmp_path, script)}:/usr/bin:/bin")
+    result = make_env(tmp_path).run("service", "install", "--now")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("weakties: error: could not start it (Unit is masked.)")
 
 
 def test_service_status_without_systemd_says_so(
@@ -135,7 +202,7 @@ def test_daemon_speaks_sd_notify_and_logs_for_the_journal(tmp_path: Path) -> Non
         sock.close()
     log = daemon.output().splitlines()
     assert log and all(line.startswith("<") for line in log)  # "<6>weakties.daemon: started..."
-    assert "<6>weakties.daemon: started: polling no accounts every 1 seconds" in log
+    assert "<6>weakties.daemon: started: polling no accounts every 1 second" in log
     assert not any(time.strftime("%Y-") in line for line in log)  # the journal adds the time
 
 

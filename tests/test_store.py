@@ -240,3 +240,35 @@ def test_overlong_texts_fit_their_columns_on_both_dialects(store: Store) -> None
     assert {len(r.folder) for r in rows} == {500} and {len(r.subject or "") for r in rows} == {500}
     assert {len(r.message_id or "") for r in rows} == {998} and {len(r.name) for r in rows} == {200}
     assert all(len(r.dedupe_key) <= 998 for r in rows)
+
+
+def test_polls_start_from_the_connector_state_of_an_older_database(tmp_path: Path) -> None:
+    """0007inp: an account synced before the poll table has its last state time as both."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003r")
+        conn.execute(
+            text(
+                "INSERT INTO sync_state (account, scope, state, updated_at) VALUES "
+                "('home', 'INBOX', '{}', '2026-01-02 03:04:05'), "
+                "('home', 'Sent', '{}', '2026-01-05 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = open_store(url)
+    try:
+        when = datetime(2026, 1, 5, tzinfo=UTC)
+        assert store.polls() == {"home": (when, when)}
+        store.record_poll("home", when + timedelta(hours=1), 0)  # found nothing
+        assert store.polls() == {"home": (when + timedelta(hours=1), when)}
+        store.record_poll("home", when + timedelta(hours=2), 3)
+        assert store.polls()["home"] == (when + timedelta(hours=2),) * 2
+    finally:
+        store.close()

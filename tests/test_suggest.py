@@ -168,14 +168,14 @@ def test_suggest_ranks_two_way_ties_with_their_rhythm(
     assert priya["score"] > bob["score"]
 
     table = env.run("suggest").stdout
-    assert "Priya Patel" in table and "3mo" in table and "no-reply" not in table
+    assert "Priya Patel" in table and "3 months" in table and "no-reply" not in table
 
     refused = env.run("suggest", "--add")  # no terminal to pick on
     assert refused.exit_code == 2 and "--yes" in refused.stderr
 
     added = env.run("suggest", "--add", "--yes", "--limit", "1")
     assert added.exit_code == 0, added.output
-    assert "added Priya Patel <priya@example.org>, every 3mo" in added.stdout
+    assert "added Priya Patel <priya@example.org>, every 3 months" in added.stdout
     [contact] = [c for c in env.json("contact", "list") if c["name"] == "Priya Patel"]
     assert contact["emails"] == ["priya@example.org"] and contact["cadence_days"] == 90
     assert [s["email"] for s in env.json("suggest")] == ["bob@example.net"]

@@ -15,7 +15,7 @@ from syncd.cli.root import (
     main,
     pass_app,
 )
-from syncd.errors import NotRunning, WeaktiesError
+from syncd.errors import NotRunning, NoUserSession, WeaktiesError
 
 
 @main.command()
@@ -72,8 +72,14 @@ def service() -> None:
     """Install the systemd user unit, and see how the daemon is doing."""
 
 
-def install_service(config: config_mod.Config, explicit_config: bool, start: bool) -> None:
-    """Write the systemd user unit; with ``start``, enable and start it too."""
+def install_service(
+    config: config_mod.Config, explicit_config: bool, start: bool, *, must_start: bool = True
+) -> None:
+    """Write the systemd user unit; with ``start``, enable and start it too.
+
+    A start that cannot happen (no systemd user session, or systemd refusing)
+    is an error (exit 1) naming the fallbacks; without ``must_start`` (``init``,
+    whose setup is done by then) the same words are printed and it returns."""
     from syncd import service as service_mod
 
     try:
@@ -89,11 +95,26 @@ def install_service(config: config_mod.Config, explicit_config: bool, start: boo
     if not start:
         click.echo(how)
         return
-    problem = service_mod.start()
+    problem: WeaktiesError | None = None
+    if (why := service_mod.user_session()) is not None:
+        problem = NoUserSession(
+            f"no systemd user session found ({why}): the unit is written, but nothing can start it",
+            hint=(
+                "instead, run 'weakties daemon' in a long-lived terminal (tmux, screen), "
+                "or poll from cron ('crontab -e'):\n"
+                f"  {service_mod.cron_line(config, explicit_config)}"
+            ),
+        )
+    elif (refused := service_mod.start()) is not None:
+        problem = WeaktiesError(f"could not start it ({refused}); start it with: {how}")
     if problem is None:
         click.echo("weakties now runs in the background ('weakties service status' shows how)")
+    elif must_start:
+        raise problem
+    elif problem.hint is None:
+        click.echo(str(problem))
     else:
-        click.echo(f"could not start it ({problem}); start it with: {how}")
+        click.echo(f"could not start it ({problem}); start it with: {how}\n{problem.hint}")
 
 
 def explicit_config() -> bool:
@@ -103,7 +124,12 @@ def explicit_config() -> bool:
 
 
 @service.command("install")
-@click.option("--now", "start", is_flag=True, help="Also enable and start it.")
+@click.option(
+    "--now",
+    "start",
+    is_flag=True,
+    help="Also enable and start it (exit 1, with the fallbacks, without a systemd user session).",
+)
 @pass_app
 def service_install(app: App, start: bool) -> None:
     """Write ~/.config/systemd/user/weakties.service for this installation."""
@@ -113,7 +139,8 @@ def service_install(app: App, start: bool) -> None:
 @service.command("status")
 @pass_app
 def service_status(app: App) -> None:
-    """Whether the daemon runs, and when each account last synced."""
+    """Whether the daemon runs and, per account, when a poll last succeeded (even
+    one that found nothing) and when one last found new mail."""
     from syncd import service as service_mod
 
     now = datetime.now(UTC)
@@ -124,9 +151,12 @@ def service_status(app: App) -> None:
         if state.detail
         else f"daemon: {state.state}{pid}"
     )
+    polls = app.store.polls()
     for account in app.config.accounts:
+        ok, new = polls.get(account.name, (None, None))
         click.echo(
-            f"{account.name}: last synced {output.ago(app.store.last_synced(account.name), now)}"
+            f"{account.name}: last successful poll {output.ago(ok, now)}; "
+            f"last new mail {output.ago(new, now)}"
         )
     if state.state != "active":
         raise SystemExit(NotRunning.exit_code)  # the lines above say why

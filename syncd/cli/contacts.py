@@ -16,7 +16,8 @@ from syncd.cli.root import (
     pass_app,
     tagged,
 )
-from syncd.durations import format_cadence
+from syncd.durations import format_duration
+from syncd.errors import UsageError
 
 
 @main.group()
@@ -34,8 +35,8 @@ def contact_add(
     app: App, name: str, emails: tuple[str, ...], cadence: timedelta | None, tags: tuple[str, ...]
 ) -> None:
     """Track NAME, reachable at one or more addresses."""
-    app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
-    click.echo(f"added {name}")
+    stored = app.store.add_contact(name, emails, cadence, tags, datetime.now(UTC))
+    click.echo(f"added {stored}")
 
 
 @contact.command("list")
@@ -63,7 +64,7 @@ def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
             [
                 c.name,
                 ", ".join(c.emails),
-                format_cadence(c.cadence) if c.cadence else "default",
+                format_duration(c.cadence) if c.cadence else "default",
                 ", ".join(c.tags),
             ]
             for c in contacts
@@ -126,10 +127,19 @@ def contact_edit(
     add_tag: tuple[str, ...],
     remove_tag: tuple[str, ...],
 ) -> None:
-    """Change NAME's name, addresses, cadence or tags."""
+    """Change NAME's name, addresses, cadence or tags.
+
+    Give at least one option: with none there is nothing to change, which is
+    a usage error (exit status 2) and changes nothing.
+    """
+    if not (new_name or add_email or remove_email or cadence or add_tag or remove_tag):
+        raise UsageError(
+            f"nothing to change for {name!r}: give an option such as --cadence or --add-tag "
+            "(see 'weakties contact edit --help')"
+        )
     clear = cadence == "default"
     delta = None if clear else parse_cadence(None, None, cadence)
-    app.store.edit_contact(
+    stored = app.store.edit_contact(
         name,
         new_name=new_name,
         add_emails=add_email,
@@ -139,7 +149,7 @@ def contact_edit(
         add_tags=add_tag,
         remove_tags=remove_tag,
     )
-    click.echo(f"updated {new_name or name}")
+    click.echo(f"updated {stored}")
 
 
 @contact.command("rm")
@@ -147,29 +157,52 @@ def contact_edit(
 @pass_app
 def contact_rm(app: App, name: str) -> None:
     """Stop tracking NAME (the recorded mail history stays)."""
-    app.store.remove_contact(name)
-    click.echo(f"removed {name}")
+    stored = app.store.remove_contact(name)
+    click.echo(f"removed {stored}")
+
+
+#: How far ahead ``touch --at`` may be: a meeting later today in another time
+#: zone, not a date that would mute the contact for years.
+TOUCH_AHEAD = timedelta(days=1)
 
 
 @main.command()
 @click.argument("name")
-@click.option("--at", "at", help="When (ISO 8601; default now).")
+@click.option("--at", "at", help="When (ISO 8601; default now; at most a day ahead).")
 @click.option("--note", help="What it was: 'coffee', 'call'...")
+@click.option("--undo", is_flag=True, help="Remove the touch recorded last for NAME instead.")
 @pass_app
-def touch(app: App, name: str, at: str | None, note: str | None) -> None:
-    """Record contact with NAME outside mail (a coffee, a call)."""
-    when = datetime.now(UTC)
+def touch(app: App, name: str, at: str | None, note: str | None, undo: bool) -> None:
+    """Record contact with NAME outside mail (a coffee, a call).
+
+    With --undo, remove the manual touch recorded last for NAME and say which;
+    with none recorded, that is an error (exit status 2).
+    """
+    now = datetime.now(UTC)
+    if undo:
+        if at or note:
+            raise UsageError("--undo takes no --at or --note")
+        stored, when, what = app.store.undo_touch(name)
+        about = f" ({what})" if what else ""
+        click.echo(f"removed the touch with {stored} on {when.astimezone():%Y-%m-%d}{about}")
+        return
+    when = now
     if at:
         try:
             when = datetime.fromisoformat(at)
         except ValueError:
             raise click.BadParameter(f"not an ISO 8601 time: {at!r}", param_hint="--at") from None
         when = when.astimezone(UTC)  # a naive time is the local time
-    app.store.add_touch(name, when, note)
-    click.echo(f"recorded contact with {name} on {when:%Y-%m-%d}")
+        if when > now + TOUCH_AHEAD:
+            raise click.BadParameter(
+                f"{at!r} is more than a day ahead; a touch is something that happened",
+                param_hint="--at",
+            )
+    stored = app.store.add_touch(name, when, note)
+    click.echo(f"recorded contact with {stored} on {when.astimezone():%Y-%m-%d}")
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("duration")
 @pass_app

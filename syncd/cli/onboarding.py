@@ -17,11 +17,12 @@ from syncd.cli import output
 from syncd.cli.background import explicit_config, install_service
 from syncd.cli.root import (
     App,
+    UserPath,
     main,
     parse_cadence,
     pass_app,
 )
-from syncd.durations import format_cadence
+from syncd.durations import format_duration
 from syncd.errors import UsageError
 from syncd.model import Draft, ImportOutcome
 from syncd.store import Store, open_store
@@ -55,7 +56,7 @@ def _suggestion_json(s: Suggestion) -> dict[str, Any]:
 def _show_suggestions(found: list[Suggestion]) -> None:
     output.table(
         [
-            [str(i), s.name, s.address, format_cadence(s.cadence), s.reason]
+            [str(i), s.name, s.address, format_duration(s.cadence), s.reason]
             for i, s in enumerate(found, start=1)
         ],
         ["#", "NAME", "EMAIL", "CADENCE", "WHY"],
@@ -81,7 +82,7 @@ def _add_suggested(store: Store, chosen: list[Suggestion]) -> None:
     results = store.merge_contacts(drafts, datetime.now(UTC), by_name=False)
     for s, r in zip(chosen, results, strict=True):
         if r.outcome == ImportOutcome.ADDED:
-            click.echo(f"added {r.contact} <{s.address}>, every {format_cadence(s.cadence)}")
+            click.echo(f"added {r.contact} <{s.address}>, every {format_duration(s.cadence)}")
         else:
             click.echo(f"{s.address}: not added ({r.reason or r.outcome})")
 
@@ -109,7 +110,7 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
     if not found:
         click.echo(
             "No suggestions: nobody untracked has both written to you and heard "
-            "from you (run 'weakties sync --once' first?)."
+            "from you (run 'weakties sync' first?)."
         )
         return
     _show_suggestions(found)
@@ -118,7 +119,7 @@ def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -275,7 +276,7 @@ def init(
             "Run the first sync now? (headers only; a big mailbox takes a while)", default=True
         )
     ):
-        click.echo("Sync later with 'weakties sync --once'.")
+        click.echo("Sync later with 'weakties sync'.")
     else:
         _first_sync_and_suggestions(config, interactive, limit)
     _offer_service(config, interactive, start_service)
@@ -309,7 +310,7 @@ def _offer_service(config: config_mod.Config, interactive: bool, start: bool) ->
             "Keep weakties running in the background (a systemd user service)?", default=True
         )
     if start:
-        install_service(config, explicit_config(), start=True)
+        install_service(config, explicit_config(), start=True, must_start=False)
     else:
         click.echo(
             "Later: 'weakties service install --now' keeps weakties watching in the "

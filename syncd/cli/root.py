@@ -26,10 +26,30 @@ from syncd.model import ContactFacts
 from syncd.store import Store, open_store
 
 
-def fail(ctx: click.Context, message: str, exit_code: int) -> NoReturn:
-    """One line for the user on stderr, then exit with ``exit_code``."""
+def fail(ctx: click.Context, message: str, exit_code: int, hint: str | None = None) -> NoReturn:
+    """One line for the user on stderr (and a hint line), then exit with ``exit_code``."""
     click.echo(f"weakties: error: {message}", err=True)
+    if hint:
+        click.echo(hint, err=True)
     ctx.exit(exit_code)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """click's own wording ("No such option: --x", "Missing argument 'NAME'.") in
+    weakties' style: lower-case start, no final period."""
+    text = exc.format_message().strip().rstrip(".")
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _command_path(ctx: click.Context | None) -> str:
+    """``weakties contact add``, whatever name the program was started under."""
+    names = []
+    while ctx is not None:
+        names.append((ctx.info_name or "") if ctx.parent is not None else "weakties")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 #: Which module of ``syncd.cli`` defines each top-level command: a command
@@ -64,11 +84,38 @@ class _Group(click.Group):
             importlib.import_module(f"syncd.cli.{COMMANDS[cmd_name]}")  # registers it on main
         return self.commands.get(cmd_name)
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """click's own usage errors (unknown option, missing argument, bad choice)
+        in weakties' format, ``weakties: error: ...`` and a ``try ... --help``
+        line, exit status 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            click.echo(f"weakties: error: {_usage_message(exc)}", err=True)
+            click.echo(f"try '{_command_path(exc.ctx)} --help'", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WeaktiesError as exc:
-            fail(ctx, str(exc), exc.exit_code)
+            fail(ctx, str(exc), exc.exit_code, exc.hint)
         except ConnectorError as exc:
             fail(ctx, str(exc), 1)
 
@@ -104,6 +151,20 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+class UserPath(click.Path):
+    """A path typed on the command line, ``~`` and ``$VARS`` expanded as in the config
+    (for a quoted "~/contacts.vcf" the shell left alone)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            name = param.human_readable_name if param else "path"
+            try:
+                value = config_mod.expand_path(value, name)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def bounded_duration(bounds: durations.Bounds, value: str | None) -> timedelta | None:
@@ -149,7 +210,7 @@ def progress_bar() -> Callable[[str, int, int | None], None] | None:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path),
+    type=UserPath(path_type=Path),
     help="Config file (default: $WEAKTIES_CONFIG, else the XDG config dir).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")

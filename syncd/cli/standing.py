@@ -16,7 +16,7 @@ from syncd.cli.root import (
     pass_app,
     tagged,
 )
-from syncd.durations import format_cadence, format_duration
+from syncd.durations import format_duration
 from syncd.model import AlertKind
 
 
@@ -84,5 +84,5 @@ def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> Non
             due = f"due in {format_duration(s.next_due - now)}"
         if _reply_owed(s, app.config, now):
             due += "; you owe a reply"
-        table.append([f.name, last, format_cadence(s.cadence), due])
+        table.append([f.name, last, format_duration(s.cadence), due])
     output.table(table, ["NAME", "LAST CONTACT", "CADENCE", "DUE"])

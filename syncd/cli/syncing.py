@@ -16,11 +16,17 @@ from syncd.store import Store
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="One pass, then exit (the daemon polls).")
+@click.option("--once", is_flag=True, hidden=True)  # accepted, changes nothing: sync is one pass
 @click.option("--account", "only", metavar="NAME", help="Sync only this account.")
 @pass_app
 def sync(app: App, once: bool, only: str | None) -> None:
-    """Read new mail headers from the accounts and record who you exchanged mail with."""
+    """Read new mail headers from the accounts once, record who you exchanged
+    mail with, and exit.
+
+    One pass, always: to keep polling, run 'weakties daemon' (or install it with
+    'weakties service install'). The old '--once' is still accepted and means
+    the same. Exit status 1 if any account failed (the others still sync).
+    """
     if not app.config.accounts:
         raise ConfigError(f"{app.config.path}: no [[account]] configured")
     if only:

@@ -139,6 +139,18 @@ class Store:
 
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
 
+    def record_poll(self, account: str, at: datetime, new: int) -> None:
+        """Note a successful poll of ``account`` (even one that found nothing); with
+        ``new`` > 0 it is also the account's last new mail."""
+        from syncd.store import sync_writes
+
+        sync_writes.record_poll(self.engine, self._insert, account, at, new)
+
+    def polls(self) -> dict[str, tuple[datetime, datetime | None]]:
+        """Per account: the last successful poll and the last poll that found mail."""
+        with self._read() as run:
+            return queries.polls(run)
+
     def last_synced(self, account: str) -> datetime | None:
         from syncd.store import sync_writes
 
@@ -153,11 +165,12 @@ class Store:
         cadence: timedelta | None,
         tags: Sequence[str],
         now: datetime,
-    ) -> None:
+    ) -> str:
+        """Track a new contact; returns its name as stored."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            contacts.add(s, name, emails, cadence, tags, now)
+            return contacts.add(s, name, emails, cadence, tags, now)
 
     def edit_contact(
         self,
@@ -170,11 +183,12 @@ class Store:
         clear_cadence: bool = False,
         add_tags: Sequence[str] = (),
         remove_tags: Sequence[str] = (),
-    ) -> None:
+    ) -> str:
+        """Change a contact; returns its name as stored (after a rename)."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            contacts.edit(
+            return contacts.edit(
                 s,
                 name,
                 new_name=new_name,
@@ -186,19 +200,32 @@ class Store:
                 remove_tags=remove_tags,
             )
 
-    def remove_contact(self, name: str) -> None:
+    def remove_contact(self, name: str) -> str:
+        """Stop tracking a contact; returns its name as it was stored."""
         from syncd.store import contacts
 
         with self._writing() as s:
-            s.delete(contacts.get(s, name))
+            contact = contacts.get(s, name)
+            s.delete(contact)
+            return contact.name
 
-    def add_touch(self, name: str, at: datetime, note: str | None) -> None:
+    def add_touch(self, name: str, at: datetime, note: str | None) -> str:
+        """Record a manual touch; returns the contact's stored name."""
         from syncd import models
         from syncd.store import contacts
 
         with self._writing() as s:
             contact = contacts.get(s, name)  # held: the session keeps only weak references
             contact.touches.append(models.Touch(at=at, note=note))
+            return contact.name
+
+    def undo_touch(self, name: str) -> tuple[str, datetime, str | None]:
+        """Remove the manual touch recorded last for ``name``; returns the stored name
+        and that touch's time and note (NotFound when there is none)."""
+        from syncd.store import contacts
+
+        with self._writing() as s:
+            return contacts.undo_touch(s, name)
 
     def snooze(self, name: str, until: datetime | None) -> str:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""

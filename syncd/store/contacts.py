@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from syncd import models
 from syncd.addresses import normalize
-from syncd.errors import AlreadyExists, Invalid, NotFound
+from syncd.errors import AlreadyExists, Invalid, NotFound, no_contact
 from syncd.model import Draft, ImportOutcome, Merged, name_problem
 
 
@@ -34,7 +34,7 @@ def find(s: Session, name: str) -> models.Contact | None:
 def get(s: Session, name: str) -> models.Contact:
     contact = find(s, name)
     if contact is None:
-        raise NotFound(f"no contact named {name!r}")
+        raise no_contact(name, s.scalars(select(models.Contact.name)))
     return contact
 
 
@@ -59,7 +59,7 @@ def add(
     cadence: timedelta | None,
     tags: Sequence[str],
     now: datetime,
-) -> None:
+) -> str:
     name = name.strip()
     if not name:
         raise Invalid("a contact needs a name")
@@ -75,6 +75,7 @@ def add(
     )
     s.add(contact)
     _claim(s, contact, emails)
+    return contact.name
 
 
 def edit(
@@ -88,7 +89,7 @@ def edit(
     clear_cadence: bool = False,
     add_tags: Sequence[str] = (),
     remove_tags: Sequence[str] = (),
-) -> None:
+) -> str:
     contact = get(s, name)
     if new_name is not None and (problem := name_problem(new_name)) is not None:
         raise Invalid(problem)
@@ -112,6 +113,23 @@ def edit(
     contact.tags = [t for t in contact.tags if t.tag in tags]
     have = {t.tag for t in contact.tags}
     contact.tags += [models.ContactTag(tag=t) for t in sorted(tags - have)]
+    return contact.name
+
+
+def undo_touch(s: Session, name: str) -> tuple[str, datetime, str | None]:
+    """Remove the manual touch recorded last for ``name`` (the highest id, whatever
+    its date); returns the stored name and the removed touch's time and note."""
+    contact = get(s, name)
+    last = s.scalar(
+        select(models.Touch)
+        .where(models.Touch.contact_id == contact.id)
+        .order_by(models.Touch.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        raise NotFound(f"no manual touch recorded for {contact.name!r}")
+    contact.touches.remove(last)
+    return contact.name, last.at, last.note
 
 
 @dataclass

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from syncd.errors import NotFound
+from syncd.errors import no_contact
 from syncd.model import ContactFacts, Correspondent, Told
 
 #: Run one statement (``:name`` parameters) and return its rows as tuples.
@@ -151,7 +151,7 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
         "SELECT id, name FROM contacts WHERE lower(name) = :name", {"name": name.strip().lower()}
     )
     if not found:
-        raise NotFound(f"no contact named {name!r}")
+        raise no_contact(name, (n for (n,) in run("SELECT name FROM contacts", {})))
     contact_id, stored = found[0]
     rows = run(
         "SELECT address, display FROM contact_emails WHERE contact_id = :id ORDER BY id",
@@ -214,6 +214,16 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
             )
     entries.sort(key=lambda e: e["at"], reverse=True)
     return stored, displays, entries[:limit]
+
+
+def polls(run: Run) -> dict[str, tuple[datetime, datetime | None]]:
+    """Per account: when a poll last succeeded, and when one last found new mail."""
+    return {
+        account: (aware(ok), _maybe(new))
+        for account, ok, new in run(
+            "SELECT account, last_ok_at, last_new_at FROM account_polls", {}
+        )
+    }
 
 
 def told(run: Run) -> dict[tuple[int, str], Told]:

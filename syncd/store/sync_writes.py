@@ -126,6 +126,24 @@ def read_version(conn: Connection) -> int:
     return int(conn.execute(select(schema.store_version.c.version)).scalar() or 0)
 
 
+def record_poll(
+    engine: Engine, insert: Callable[..., Any], account: str, at: datetime, new: int
+) -> None:
+    """Note a successful poll of ``account`` at ``at``; with ``new`` interactions
+    found, also the time of the last new mail."""
+    values: dict[str, Any] = {"account": account, "last_ok_at": at}
+    if new:
+        values["last_new_at"] = at
+    upsert = insert(schema.account_polls).values(**values)
+    with engine.begin() as conn:
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["account"],
+                set_={k: getattr(upsert.excluded, k) for k in values if k != "account"},
+            )
+        )
+
+
 def last_synced(engine: Engine, account: str) -> datetime | None:
     table = schema.sync_state
     with engine.connect() as conn:
