@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -368,3 +371,37 @@ def test_one_failing_account_does_not_stop_the_others(
     assert only.exit_code == 0 and "broken" not in only.output
     unknown = env.run("sync", "--once", "--account", "nosuch")
     assert unknown.exit_code == 2 and "no account named 'nosuch'" in unknown.stderr
+
+
+def test_a_sync_that_finds_nothing_loads_no_sqlalchemy(
+    env: Env, dovecot: Dovecot, imap_user: ImapUser
+) -> None:
+    """Issue 12: a cron-style pass with nothing new writes its poll through the
+    stdlib connection; the next pass that finds mail reads what it wrote."""
+    u = imap_user.username
+    dovecot.append(u, "INBOX", message("a@example.org", ME, date=day(1), message_id="<1@x>"))
+    assert "1 messages scanned, 1 new" in sync(env)
+    code = (
+        "import sys\n"
+        "from syncd.cli import main\n"
+        f"try: main(['--config', {str(env.config)!r}, 'sync'])\n"
+        "except SystemExit as exc: assert not exc.code, exc.code\n"
+        "print('sqlalchemy' in sys.modules, 'alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "WEAKTIES_DB": f"sqlite:///{env.db}"},
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "mail: 0 messages scanned, 0 new interactions",
+        "False False",
+    ]
+    status = env.run("service", "status").stdout
+    assert "last successful poll" in status
+    dovecot.append(u, "INBOX", message("b@example.org", ME, date=day(2), message_id="<2@x>"))
+    assert "1 messages scanned, 1 new" in sync(env)  # resumes from the stored cursor

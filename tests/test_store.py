@@ -272,3 +272,28 @@ def test_polls_start_from_the_connector_state_of_an_older_database(tmp_path: Pat
         assert store.polls()["home"] == (when + timedelta(hours=2),) * 2
     finally:
         store.close()
+
+
+def test_state_written_without_sqlalchemy_reads_back_on_both_paths(store_url: str) -> None:
+    """A batch with nothing found goes through ``quiet_writes`` on a current SQLite
+    file; the engine path (and a PostgreSQL database) reads the same state back."""
+    first = open_store(store_url)
+    first.save_batch("a", [interaction("x@example.org", "k1", NOW)], {"INBOX": {"uid": 1}}, NOW)
+    first.close()
+    quiet = open_store(store_url)
+    later = NOW + timedelta(hours=1)
+    quiet.save_batch("a", [], {"INBOX": {"uid": 7, "é": [1, "x"]}, "Sent": {"uid": 2}}, later)
+    quiet.record_poll("a", later, 0)
+    quiet.close()
+    again = open_store(store_url)
+    try:
+        expected = {"INBOX": {"uid": 7, "é": [1, "x"]}, "Sent": {"uid": 2}}
+        assert again.load_state("a") == expected
+        assert again.polls()["a"][0] == later
+        with again.engine.connect() as conn:  # the engine's own reading of those rows
+            rows = conn.execute(schema.sync_state.select()).all()
+        assert {r.scope: r.state for r in rows} == expected
+        assert {r.updated_at for r in rows if r.scope == "Sent"} == {later}
+        assert again.last_synced("a") == later
+    finally:
+        again.close()

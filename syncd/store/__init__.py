@@ -123,9 +123,8 @@ class Store:
     # --- sync --------------------------------------------------------------
 
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
-        from syncd.store import sync_writes
-
-        return sync_writes.load_state(self.engine, account)
+        with self._read() as run:
+            return queries.load_state(run, account)
 
     def save_batch(
         self,
@@ -134,7 +133,15 @@ class Store:
         state: dict[str, dict[str, Any]],
         now: datetime,
     ) -> int:
-        """Store interactions and the connector state together; returns how many were new."""
+        """Store interactions and the connector state together; returns how many were new.
+
+        Nothing found and the SQLite file current: the state goes through the stdlib
+        connection (``quiet_writes``), so a pass that finds nothing needs no SQLAlchemy."""
+        if not found and self._reader is not None and self._engine is None:
+            from syncd.store import quiet_writes
+
+            quiet_writes.save_state(self._reader, account, state, now)
+            return 0
         from syncd.store import sync_writes
 
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
@@ -142,6 +149,11 @@ class Store:
     def record_poll(self, account: str, at: datetime, new: int) -> None:
         """Note a successful poll of ``account`` (even one that found nothing); with
         ``new`` > 0 it is also the account's last new mail."""
+        if not new and self._reader is not None and self._engine is None:
+            from syncd.store import quiet_writes
+
+            quiet_writes.record_poll(self._reader, account, at)
+            return
         from syncd.store import sync_writes
 
         sync_writes.record_poll(self.engine, self._insert, account, at, new)

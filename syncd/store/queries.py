@@ -20,6 +20,7 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
 
 from __future__ import annotations
 
+import json
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -214,6 +215,15 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
             )
     entries.sort(key=lambda e: e["at"], reverse=True)
     return stored, displays, entries[:limit]
+
+
+def load_state(run: Run, account: str) -> dict[str, dict[str, Any]]:
+    """The account's connector state per scope (a folder, Gmail's history)."""
+    rows = run("SELECT scope, state FROM sync_state WHERE account = :account", {"account": account})
+    return {
+        scope: dict(json.loads(state) if isinstance(state, str | bytes) else state)
+        for scope, state in rows
+    }
 
 
 def polls(run: Run) -> dict[str, tuple[datetime, datetime | None]]:

@@ -23,13 +23,6 @@ from syncd.model import Interaction
 from syncd.store import summary
 
 
-def load_state(engine: Engine, account: str) -> dict[str, dict[str, Any]]:
-    table = schema.sync_state
-    with engine.connect() as conn:
-        rows = conn.execute(select(table.c.scope, table.c.state).where(table.c.account == account))
-        return {scope: dict(state) for scope, state in rows}
-
-
 def _length(column: str) -> int:
     kind = schema.interactions.c[column].type
     assert isinstance(kind, String) and kind.length is not None
