@@ -197,3 +197,15 @@ def test_every_account_type_has_a_complete_entry() -> None:
         assert entry.name == name and entry.source in ("mail", "calendar")
         assert entry.ask is not None and entry.auth_help
         assert dataclasses.is_dataclass(entry.settings)
+
+
+def test_json_output_is_chosen_in_one_place() -> None:
+    """Every ``--json`` flag is ``formatters.json_option``: a command gets a formatter."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "syncd" / "cli").glob("*.py"))
+        if path.name != "formatters.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if '"--json"' in line
+    ]
+    assert found == []

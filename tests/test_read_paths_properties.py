@@ -31,7 +31,8 @@ from sqlalchemy import text
 
 from syncd import config as config_mod
 from syncd import lapses, suggest
-from syncd.cli.standing import _reply_owed, _standing_json
+from syncd.cli.formatters import StandingRow, standing_json
+from syncd.cli.standing import _reply_owed
 from syncd.model import ContactFacts, Direction, Interaction
 from syncd.store import Store, open_store, summary
 
@@ -146,7 +147,8 @@ def _recomputed_facts(store: Store) -> list[ContactFacts]:
 
 def _status_json(facts: list[ContactFacts], config: config_mod.Config) -> list[dict[str, Any]]:
     return [
-        _standing_json(s, _reply_owed(s, config, NOW)) for s in lapses.standings(facts, config, NOW)
+        standing_json(StandingRow(s, _reply_owed(s, config, NOW)))
+        for s in lapses.standings(facts, config, NOW)
     ]
 
 

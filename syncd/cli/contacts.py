@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from syncd import durations
-from syncd.cli import output
+from syncd.cli.formatters import Evidence, Formatter, json_option
 from syncd.cli.root import (
     App,
     bounded_duration,
@@ -16,7 +16,6 @@ from syncd.cli.root import (
     pass_app,
     tagged,
 )
-from syncd.durations import format_duration
 from syncd.errors import UsageError
 
 
@@ -40,72 +39,22 @@ def contact_add(
 
 
 @contact.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option("--tag", "tags", multiple=True, help="Only contacts with this tag (repeatable).")
 @pass_app
-def contact_list(app: App, as_json: bool, tags: tuple[str, ...]) -> None:
+def contact_list(app: App, formatter: Formatter, tags: tuple[str, ...]) -> None:
     """All tracked contacts."""
-    contacts = tagged(app.store.contacts(), tags)
-    if as_json:
-        output.emit_json(
-            [
-                {
-                    "name": c.name,
-                    "emails": c.emails,
-                    "tags": c.tags,
-                    "cadence_days": output.days(c.cadence),
-                }
-                for c in contacts
-            ]
-        )
-        return
-    output.table(
-        [
-            [
-                c.name,
-                ", ".join(c.emails),
-                format_duration(c.cadence) if c.cadence else "default",
-                ", ".join(c.tags),
-            ]
-            for c in contacts
-        ],
-        ["NAME", "EMAILS", "CADENCE", "TAGS"],
-    )
+    formatter.contacts(tagged(app.store.contacts(), tags))
 
 
 @contact.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1))
 @pass_app
-def contact_show(app: App, name: str, as_json: bool, limit: int) -> None:
+def contact_show(app: App, name: str, formatter: Formatter, limit: int) -> None:
     """The latest interactions behind NAME's dates, newest first."""
-    real_name, emails, entries = app.store.evidence(name, limit)
-    if as_json:
-        output.emit_json(
-            {
-                "name": real_name,
-                "emails": emails,
-                "interactions": [{**e, "at": output.iso(e["at"])} for e in entries],
-            }
-        )
-        return
-    click.echo(f"{real_name} <{', '.join(emails)}>" if emails else f"{real_name} (no address)")
-    if not entries:
-        click.echo("  no interactions recorded yet")
-        return
-    output.table(
-        [
-            [
-                f"{e['at'].astimezone():%Y-%m-%d %H:%M}",
-                e["direction"],
-                f"{e['account']}/{e['folder']}" if e["account"] else "",
-                e["subject"] or "",
-            ]
-            for e in entries
-        ],
-        ["WHEN", "WHICH WAY", "WHERE", "SUBJECT"],
-    )
+    formatter.evidence(Evidence(*app.store.evidence(name, limit)))
 
 
 @contact.command("edit")

@@ -6,15 +6,14 @@ import shlex
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
 from syncd import config as config_mod
 from syncd import importers
 from syncd import suggest as suggest_mod
-from syncd.cli import output
 from syncd.cli.background import explicit_config, install_service
+from syncd.cli.formatters import HUMAN, JSON, Formatter, json_option
 from syncd.cli.root import (
     App,
     UserPath,
@@ -35,31 +34,6 @@ def _suggestions(store: Store, config: config_mod.Config, limit: int) -> list[Su
     best = suggest_mod.shortlist(store.correspondents(details=False), mine, now, limit)
     return suggest_mod.suggestions(
         store.correspondents(best), mine, now, config.defaults.cadence, limit
-    )
-
-
-def _suggestion_json(s: Suggestion) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "email": s.address,
-        "cadence_days": output.days(s.cadence),
-        "score": s.score,
-        "conversations": s.conversations,
-        "sent": s.sent,
-        "received": s.received,
-        "first_contact": output.iso(s.first),
-        "last_contact": output.iso(s.last),
-        "reason": s.reason,
-    }
-
-
-def _show_suggestions(found: list[Suggestion]) -> None:
-    output.table(
-        [
-            [str(i), s.name, s.address, format_duration(s.cadence), s.reason]
-            for i, s in enumerate(found, start=1)
-        ],
-        ["#", "NAME", "EMAIL", "CADENCE", "WHY"],
     )
 
 
@@ -88,33 +62,28 @@ def _add_suggested(store: Store, chosen: list[Suggestion]) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--add", is_flag=True, help="Track some of them (pick on the terminal).")
 @click.option("--yes", is_flag=True, help="With --add: track every listed one, no questions.")
 @pass_app
-def suggest(app: App, as_json: bool, limit: int, add: bool, yes: bool) -> None:
+def suggest(app: App, formatter: Formatter, limit: int, add: bool, yes: bool) -> None:
     """People you have really exchanged mail with but do not track yet, best first.
 
     Only two-way correspondents (you wrote to them and they wrote to you);
     each with a cadence from your past rhythm and the reason in words.
     """
-    if add and as_json:
+    if add and formatter is JSON:
         raise UsageError("--add and --json do not go together")
     if add and not yes and not sys.stdin.isatty():
         raise UsageError("--add needs a terminal to pick on; --yes tracks every listed one")
     found = _suggestions(app.store, app.config, limit)
-    if as_json:
-        output.emit_json([_suggestion_json(s) for s in found])
-        return
-    if not found:
-        click.echo(
-            "No suggestions: nobody untracked has both written to you and heard "
-            "from you (run 'weakties sync' first?)."
-        )
-        return
-    _show_suggestions(found)
-    if add:
+    formatter.suggestions(
+        found,
+        "No suggestions: nobody untracked has both written to you and heard "
+        "from you (run 'weakties sync' first?).",
+    )
+    if add and found:
         _add_suggested(app.store, found if yes else _pick(found))
 
 
@@ -294,7 +263,7 @@ def _first_sync_and_suggestions(config: config_mod.Config, interactive: bool, li
             click.echo("No suggestions yet: 'weakties suggest' after more mail is synced.")
             return
         click.echo("\nPeople you keep exchanging mail with, not tracked yet:")
-        _show_suggestions(found)
+        HUMAN.suggestions(found, "")
         if interactive:
             _add_suggested(store, _pick(found))
         else:
