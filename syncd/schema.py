@@ -8,7 +8,9 @@
   connector's cursor. Written in the same transaction as the interactions.
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
-* ``notified_alerts``: which alert was told about which contact, and when.
+* ``notified_alerts``: which alert was told about which contact, on which
+  channel, and when; ``notify_budget`` how many notifications a channel sent
+  on its latest day; ``digest_state`` when the email digest last went out.
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -133,6 +135,23 @@ notified_alerts = Table(
     metadata,
     _contact_id(primary_key=True),
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
+    # "desktop", "push:<hash>", ... ; "" for rows from before channels; "digest"
+    Column("channel", String(100), primary_key=True),
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
     Column("notified_at", UTCDateTime, nullable=False),
+)
+
+notify_budget = Table(
+    "notify_budget",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("day", String(10), nullable=False),  # local date, ISO
+    Column("sent", Integer, nullable=False),  # notifications sent on that day
+)
+
+digest_state = Table(
+    "digest_state",
+    metadata,
+    Column("name", String(50), primary_key=True),  # "digest"
+    Column("last_sent", UTCDateTime, nullable=False),
 )

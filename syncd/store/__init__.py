@@ -6,7 +6,8 @@
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
 * ``queries``: what the read commands ask;
-* ``alert_state``: which alert was told when.
+* ``alert_state``: which alert was told on which channel and when, the
+  daily budget, the digest's last send.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -197,19 +198,45 @@ class Store:
 
     # --- alert state -------------------------------------------------------
 
-    def told(self) -> dict[tuple[int, str], Told]:
-        """What was told last per (contact id, alert kind)."""
+    def told(self, channel: str) -> dict[tuple[int, str], Told]:
+        """What ``channel`` was told last per (contact id, alert kind)."""
         from syncd.store import alert_state
 
         with self.session() as s:
-            return alert_state.load(s)
+            return alert_state.load(s, channel)
 
-    def record_told(self, alerts: Iterable[Alert], at: datetime) -> None:
-        """Remember that these alerts were delivered at ``at`` (one transaction)."""
+    def record_told(
+        self, alerts: Iterable[Alert], at: datetime, channel: str, day: date | None = None
+    ) -> None:
+        """``channel`` delivered these alerts at ``at`` (one transaction); with ``day``
+        (local), that delivery counts as one notification of that day's budget."""
         from syncd.store import alert_state
 
         with self.session() as s:
-            alert_state.record(s, alerts, at)
+            alert_state.record(s, alerts, at, channel)
+            if day is not None:
+                alert_state.count_sent(s, channel, day)
+
+    def sent_on(self, channel: str, day: date) -> int:
+        """How many notifications ``channel`` sent on the local ``day``."""
+        from syncd.store import alert_state
+
+        with self.session() as s:
+            return alert_state.sent_on(s, channel, day)
+
+    def digest_sent(self) -> datetime | None:
+        """When the email digest last went out (None: never)."""
+        from syncd.store import alert_state
+
+        with self.session() as s:
+            return alert_state.digest_sent(s)
+
+    def record_digest(self, at: datetime, alerts: Iterable[Alert]) -> None:
+        """The digest went out at ``at``; the alerts it listed count as told everywhere."""
+        from syncd.store import alert_state
+
+        with self.session() as s:
+            alert_state.record_digest(s, at, alerts)
 
 
 def open_store(url: str) -> Store:
