@@ -278,6 +278,8 @@ class Config:
             username = getattr(account.settings, "username", None)
             if username and "@" in username:
                 found.append(username)
+        # the digest is mail to myself: a synced copy of it is never an interaction
+        found += [a for a in (self.digest.to, self.digest.sender) if a]
         return found
 
     def cadence_for(self, own: timedelta | None, tags: list[str]) -> timedelta:

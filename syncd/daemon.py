@@ -32,7 +32,7 @@ from typing import Any
 
 import schedule
 
-from syncd import actions, alerts, engine
+from syncd import actions, alerts, digest_send, engine
 from syncd.config import Account, Config
 from syncd.durations import format_duration
 from syncd.notify.base import Notifier
@@ -176,6 +176,7 @@ class Daemon:
                 self._guarded("lapse check", self.check_lapses)
             )
             job.next_run = now
+        digest_send.schedule_digest(self.scheduler, self._guarded, self.store, self.config)
 
     def run_forever(self) -> None:
         """The worker's loop, until ``stop`` is set."""

@@ -6,7 +6,7 @@ core and print: no logic of their own. Importing this package registers
 every command on :data:`main`.
 """
 
-from syncd.cli import background, contacts, onboarding, standing, syncing
+from syncd.cli import background, contacts, onboarding, reach, standing, syncing
 from syncd.cli.root import main
 
-__all__ = ["background", "contacts", "main", "onboarding", "standing", "syncing"]
+__all__ = ["background", "contacts", "main", "onboarding", "reach", "standing", "syncing"]

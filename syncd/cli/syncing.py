@@ -40,7 +40,8 @@ def sync(app: App, once: bool, only: str | None) -> None:
 
 
 @main.command()
-@click.argument("account")
+@click.argument("account", required=False)
+@click.option("--digest", is_flag=True, help="The email digest's SMTP password instead.")
 @click.option(
     "--no-browser",
     is_flag=True,
@@ -54,8 +55,16 @@ def sync(app: App, once: bool, only: str | None) -> None:
     help="Gmail: loopback port for Google's redirect (0 = any free port).",
 )
 @pass_app
-def auth(app: App, account: str, no_browser: bool, port: int) -> None:
-    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
+def auth(app: App, account: str | None, digest: bool, no_browser: bool, port: int) -> None:
+    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail
+    (``--digest``: the digest's SMTP password)."""
+    if digest or account is None:
+        if not digest or account is not None:
+            raise click.UsageError("give an ACCOUNT, or --digest")
+        from syncd.cli.reach import auth_digest
+
+        auth_digest(app)
+        return
     acct = app.config.account(account)
     if acct.type == "gmail":
         if no_browser:
