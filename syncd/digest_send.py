@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from syncd import digest, lapses, mailout, secrets
+from syncd.clock import SYSTEM, Clock
 from syncd.config import Config
 from syncd.errors import ConfigError, SecretError, Unavailable
 from syncd.model import Alert
@@ -35,6 +36,7 @@ log = logging.getLogger("weakties.digest")
 
 KEYRING_ENTRY = "digest"
 RETRY_AFTER = timedelta(hours=1)
+CHECK_EVERY = 60.0  # seconds between the daemon's looks at whether the digest is due
 DEFAULT_PERIOD = timedelta(days=7)  # "coming" when every = "off" (digest --now)
 
 
@@ -166,16 +168,15 @@ class DigestJob:
 
     store: Store
     config: Config
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    tz: tzinfo | None = None
+    clock: Clock = SYSTEM
     failed_at: datetime | None = None
 
     def __call__(self) -> bool:
         """Send if due; True when a digest went out."""
-        now = self.clock()
+        now = self.clock.now()
         if self.failed_at is not None and now - self.failed_at < RETRY_AFTER:
             return False
-        if not due(self.store, self.config, now, self.tz):
+        if not due(self.store, self.config, now, self.clock.local_now().tzinfo):
             return False
         try:
             outcome = send_digest(self.store, self.config, now)
@@ -190,20 +191,25 @@ class DigestJob:
         return outcome.sent
 
 
+class _Scheduler(Protocol):
+    def every(self, interval: float, what: str, run: Callable[[], None], first: float) -> Any: ...
+
+
 def schedule_digest(
-    scheduler: Any,
+    scheduler: _Scheduler,
     guard: Callable[[str, Callable[[], None]], Callable[[], None]],
     store: Store,
     config: Config,
-    clock: Callable[[], datetime] | None = None,
-) -> None:
-    """Add the digest to the daemon's ``schedule`` scheduler (nothing when every = "off")."""
+    clock: Clock = SYSTEM,
+) -> DigestJob | None:
+    """Add the digest to the daemon's scheduler, checked every minute from the start
+    (a digest missed while off goes out at once); nothing when every = "off"."""
     if config.digest.period is None:
-        return
-    job = DigestJob(store, config, clock or (lambda: datetime.now(UTC)))
+        return None
+    job = DigestJob(store, config, clock)
 
     def run() -> None:
         job()
 
-    scheduled = scheduler.every(60).seconds.do(guard("digest", run))
-    scheduled.next_run = datetime.now()  # a digest missed while off goes out at start
+    scheduler.every(CHECK_EVERY, "digest", guard("digest", run), first=0.0)
+    return job

@@ -11,6 +11,13 @@
 * ``notified_alerts``: which alert was told about which contact, on which
   channel, and when; ``notify_budget`` how many notifications a channel sent
   on its latest day; ``digest_state`` when the email digest last went out.
+* ``address_summary`` and ``address_names``: per address, what ``suggest``
+  needs from ``interactions`` (counts each way, first and last time, the
+  distinct days, the display names seen), kept up to date by every batch in
+  its own transaction (``syncd.store.summary``).
+* ``store_version``: one counter, bumped in the transaction of every write
+  that changes what the read commands show, so the daemon's lapse check can
+  tell in one query that nothing changed since the last.
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -29,6 +36,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -154,4 +162,31 @@ digest_state = Table(
     metadata,
     Column("name", String(50), primary_key=True),  # "digest"
     Column("last_sent", UTCDateTime, nullable=False),
+)
+
+address_summary = Table(
+    "address_summary",
+    metadata,
+    Column("address", String(320), primary_key=True),  # normalised, tracked or not
+    Column("sent", Integer, nullable=False),  # distinct messages I sent them
+    Column("received", Integer, nullable=False),  # distinct messages they sent me
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("days", LargeBinary, nullable=False),  # sorted distinct UTC day ordinals, int32 LE
+    Column("conversations", Integer, nullable=False),  # runs of days (syncd.suggest.EPISODE_GAP)
+)
+
+address_names = Table(
+    "address_names",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("name", String(200), primary_key=True),  # a display name seen ('' never stored)
+    Column("count", Integer, nullable=False),  # in how many interactions
+)
+
+store_version = Table(
+    "store_version",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the one row, id 1
+    Column("version", Integer, nullable=False),  # bumped by every write the readers see
 )

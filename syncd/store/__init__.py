@@ -5,9 +5,17 @@
 * ``sync_writes``: connector state and the atomic, idempotent ``save_batch``
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
-* ``queries``: what the read commands ask;
+* ``queries``: what the read commands ask (plain SQL through a ``Run``);
+* ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
 * ``alert_state``: which alert was told on which channel and when, the
-  daily budget, the digest's last send.
+  daily budget, the digest's last send (their reads are in ``queries``).
+
+Reading a SQLite file whose schema is current goes through the standard
+library's ``sqlite3`` (``database.sqlite_reader``) and never imports
+SQLAlchemy, whose engine is opened on the first write; everything else goes
+through the engine. ``contacts()`` is cached against ``store_version``, a
+counter every write bumps in its transaction: a daemon's lapse check after a
+poll that stored nothing costs one one-row query.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -15,19 +23,19 @@ Every write goes through :class:`Store`. Only this package (with
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
 from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
-from syncd.store import sync_writes
-from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine
+from syncd.store import queries
+from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
 
-if TYPE_CHECKING:  # the ORM is imported where contacts are managed, not on the sync path
+if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
@@ -45,10 +53,30 @@ __all__ = [
 class Store:
     """The open database. Create with :func:`open_store`."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._insert = dialect_insert(engine)
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        url: str | None = None,
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
+        if engine is None and url is None:
+            raise ValueError("Store needs an engine or a URL")
+        self._engine, self._url, self._reader = engine, url, reader
         self._sessions: sessionmaker[Session] | None = None
+        self._cached: tuple[int, list[ContactFacts]] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, opened (and the schema migrated) on first use."""
+        if self._engine is None:
+            assert self._url is not None
+            self._engine = open_engine(self._url)
+        return self._engine
+
+    @property
+    def _insert(self) -> Any:
+        return dialect_insert(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -60,12 +88,44 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A session for a change the read commands see: bumps ``store_version``."""
+        from syncd.store import sync_writes
+
+        with self.session() as s:
+            yield s
+            s.flush()
+            sync_writes.bump_version(s.connection())
+
+    @contextmanager
+    def _read(self) -> Iterator[queries.Run]:
+        """One read transaction, as a :data:`queries.Run`."""
+        if self._reader is not None:
+            conn = self._reader
+            conn.execute("BEGIN")
+            try:
+                yield lambda sql, params: conn.execute(sql, params).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            return
+        from sqlalchemy import text
+
+        with self.engine.connect() as sa_conn, sa_conn.begin():
+            yield lambda sql, params: [tuple(r) for r in sa_conn.execute(text(sql), params)]
+
     def close(self) -> None:
-        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._engine is not None:
+            self._engine.dispose()
 
     # --- sync --------------------------------------------------------------
 
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
+        from syncd.store import sync_writes
+
         return sync_writes.load_state(self.engine, account)
 
     def save_batch(
@@ -76,9 +136,13 @@ class Store:
         now: datetime,
     ) -> int:
         """Store interactions and the connector state together; returns how many were new."""
+        from syncd.store import sync_writes
+
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
 
     def last_synced(self, account: str) -> datetime | None:
+        from syncd.store import sync_writes
+
         return sync_writes.last_synced(self.engine, account)
 
     # --- contacts ----------------------------------------------------------
@@ -93,7 +157,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.add(s, name, emails, cadence, tags, now)
 
     def edit_contact(
@@ -110,7 +174,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.edit(
                 s,
                 name,
@@ -126,14 +190,14 @@ class Store:
     def remove_contact(self, name: str) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             s.delete(contacts.get(s, name))
 
     def add_touch(self, name: str, at: datetime, note: str | None) -> None:
         from syncd import models
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)  # held: the session keeps only weak references
             contact.touches.append(models.Touch(at=at, note=note))
 
@@ -141,7 +205,7 @@ class Store:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)
             contact.snoozed_until = until
             return contact.name
@@ -167,43 +231,57 @@ class Store:
         from syncd.store import contacts
 
         results = []
-        with self.session() as s:
+        with self._writing() as s:
+            named = contacts.by_name_index(s)
             for draft in drafts:
-                results.append(contacts.merge(s, draft, now, tags, cadence, by_name))
+                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, named))
                 s.flush()
         return results
 
     # --- queries -----------------------------------------------------------
 
     def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
-        """Tracked contacts with their last sent / received / touch times."""
-        from syncd.store import queries
+        """Tracked contacts with their last sent / received / touch times.
 
-        with self.session() as s:
-            return queries.contacts(s, names)
+        All of them are cached against ``store_version``: asked again with
+        nothing written since (by any process), only the counter is read."""
+        with self._read() as run:
+            version = int(run("SELECT version FROM store_version", {})[0][0])
+            if names is None and self._cached is not None and self._cached[0] == version:
+                return list(self._cached[1])
+            found = queries.contacts(run, names)
+        if names is None:
+            self._cached = (version, found)
+        return list(found)
 
     def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
         """The stored name, addresses and latest ``limit`` interactions of ``name``."""
-        from syncd.store import queries
+        with self._read() as run:
+            return queries.evidence(run, name, limit)
 
-        with self.session() as s:
-            return queries.evidence(s, name, limit)
+    def correspondents(
+        self, addresses: Sequence[str] | None = None, *, details: bool = True
+    ) -> list[Correspondent]:
+        """Untracked two-way correspondents (all, or those ``addresses``) from the
+        per-address summary; without ``details``, counts only (no days, no names)."""
+        with self._read() as run:
+            return queries.correspondents(run, addresses, details)
 
-    def correspondents(self) -> list[Correspondent]:
-        """Untracked two-way correspondents, aggregated in SQL."""
-        from syncd.store import queries
+    def rebuild_summary(self) -> None:
+        """Recompute the per-address summary from ``interactions`` (after a bulk load
+        that bypassed :meth:`save_batch`)."""
+        from syncd.store import summary, sync_writes
 
-        with self.session() as s:
-            return queries.correspondents(s)
+        with self.engine.begin() as conn:
+            summary.rebuild(conn)
+            sync_writes.bump_version(conn)
 
     # --- alert state -------------------------------------------------------
 
     def told(self, channel: str) -> dict[tuple[int, str], Told]:
         """What ``channel`` was told last per (contact id, alert kind)."""
-        from syncd.store import alert_state
-
-        with self.session() as s:
-            return alert_state.load(s, channel)
+        with self._read() as run:
+            return queries.told(run, channel)
 
     def record_told(
         self, alerts: Iterable[Alert], at: datetime, channel: str, day: date | None = None
@@ -219,17 +297,13 @@ class Store:
 
     def sent_on(self, channel: str, day: date) -> int:
         """How many notifications ``channel`` sent on the local ``day``."""
-        from syncd.store import alert_state
-
-        with self.session() as s:
-            return alert_state.sent_on(s, channel, day)
+        with self._read() as run:
+            return queries.sent_on(run, channel, day)
 
     def digest_sent(self) -> datetime | None:
         """When the email digest last went out (None: never)."""
-        from syncd.store import alert_state
-
-        with self.session() as s:
-            return alert_state.digest_sent(s)
+        with self._read() as run:
+            return queries.digest_sent(run)
 
     def record_digest(self, at: datetime, alerts: Iterable[Alert]) -> None:
         """The digest went out at ``at``; the alerts it listed count as told everywhere."""
@@ -240,5 +314,11 @@ class Store:
 
 
 def open_store(url: str) -> Store:
-    """Open (creating and migrating as needed) the database at ``url``."""
+    """Open (creating and migrating as needed) the database at ``url``.
+
+    An existing SQLite file at the current schema is opened with ``sqlite3``
+    alone; the engine follows on the first write."""
+    reader = sqlite_reader(url)
+    if reader is not None:
+        return Store(url=url, reader=reader)
     return Store(open_engine(url))

@@ -1,7 +1,7 @@
 """notification channels: told-state per channel, a daily budget, the digest's last send
 
-Revision ID: 0003c
-Revises: 0002
+Revision ID: 0005rch
+Revises: 0003r
 
 Rows told before channels existed keep channel "" (they count as told on every
 channel, so upgrading re-tells nothing).
@@ -12,14 +12,14 @@ from alembic import op
 
 import syncd.schema
 
-revision = "0003c"
-down_revision = "0002"
+revision = "0005rch"
+down_revision = "0003r"
 branch_labels = None
 depends_on = None
 
 
 def _notified_alerts(with_channel: bool) -> None:
-    columns = [
+    columns: list[sa.Column[object]] = [
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
     ]
