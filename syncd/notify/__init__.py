@@ -25,7 +25,7 @@ __all__ = [
     "make_notifier",
 ]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger("weakties.notify")  # not "log": syncd.notify.log is a submodule
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def make_channels(config: Config, *, interactive: bool) -> Channels:
                 Channel("desktop", "desktop", DesktopNotifier(interactive=interactive))
             )
     for problem in out.problems:
-        log.warning("%s", problem)
+        _log.warning("%s", problem)
     return out
 
 

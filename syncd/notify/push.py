@@ -127,10 +127,20 @@ def _instantiate(url: str) -> apprise.plugins.NotifyBase:
     return plugin
 
 
+def _display(url: str, plugin: apprise.plugins.NotifyBase) -> str:
+    """``url`` as it may be shown: Apprise's masked form without its query (Apprise's
+    own options), every user name, password, path segment and hidden host as ``****``:
+    ``json://127.0.0.1:8080/****``, ``ntfys://ntfy.sh/****``."""
+    shown = str(plugin.url(privacy=True)).split("?", 1)[0]
+    whole = {url, url.partition("://")[2]}
+    scheme, sep, rest = shown.partition("://")
+    pieces = [p for p in _secrets(url, shown) if p not in whole]
+    return scheme + sep + _redact(rest, pieces)
+
+
 def check_push_url(url: str) -> str:
     """Validate ``url`` at config load; returns its masked form, or ValueError (one line)."""
-    shown = str(_instantiate(url).url(privacy=True))
-    return _redact(shown, _secrets(url, shown))
+    return _display(url, _instantiate(url))
 
 
 def check_push_urls(urls: list[str], key: str) -> None:
@@ -225,9 +235,8 @@ class PushNotifier:
         plugin = _instantiate(url)
         plugin.socket_connect_timeout = connect_timeout
         plugin.socket_read_timeout = read_timeout
-        shown = str(plugin.url(privacy=True))
-        self._secrets = _secrets(url, shown)
-        self.masked_url = _redact(shown, self._secrets)
+        self.masked_url = _display(url, plugin)
+        self._secrets = _secrets(url, self.masked_url)
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset())
         self._apprise.add(plugin)
 
