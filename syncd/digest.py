@@ -19,8 +19,9 @@ from urllib.parse import quote
 from syncd.config import Config
 from syncd.lapses import alert_for, standings
 from syncd.model import ContactFacts
+from syncd.rules import OWN_LIST
 
-LIST_ID = "weakties digest <digest.weakties.invalid>"
+LIST_ID = f"weakties digest {OWN_LIST}"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
