@@ -3,9 +3,10 @@
 * Settings come from ``[digest]``; with ``account = "home"`` the IMAP account's
   host name pattern (``imap.`` -> ``smtp.``), username, CA file and password
   are reused where ``[digest]`` does not set its own.
-* The password: ``password_command``, else ``password_file`` (which must not be
-  readable by others), else the keyring entry ``digest`` (``weakties auth
-  --digest``), else the reused account's. Never logged, never in an error.
+* The password: ``password_command``, else ``password_file`` (a regular 0600
+  file of the user's, ``syncd.secrets``), else the keyring entry ``digest``
+  (``weakties auth --digest``), else the reused account's. Never logged, never
+  in an error.
 * :func:`send_digest` composes (``syncd.digest``), sends (``syncd.mailout``)
   and records the send in the database, with the alerts it listed (told on
   every channel by it). :class:`DigestJob` runs it from the daemon when due:
@@ -17,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -68,26 +68,13 @@ def smtp_settings(config: Config) -> mailout.SmtpSettings:
     )
 
 
-def _read_password_file(path: Path) -> str:
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretError(f"digest password_file {path}: readable by others (chmod 600 {path})")
-        secret = path.read_text(encoding="utf-8").split("\n", 1)[0].rstrip("\r")
-    except OSError as exc:
-        raise SecretError(f"digest password_file {path}: {exc.strerror}") from None
-    if not secret:
-        raise SecretError(f"digest password_file {path}: empty")
-    return secret
-
-
 def password(config: Config) -> str | None:
     """The SMTP password (None: the server takes no login); SecretError, one line."""
     d = config.digest
     if d.password_command:
         return secrets.run_password_command(d.password_command, KEYRING_ENTRY)
     if d.password_file:
-        return _read_password_file(Path(d.password_file).expanduser())
+        return secrets.read_password_file(d.password_file, KEYRING_ENTRY)
     if smtp_settings(config).username is None:
         return None
     stored = secrets.keyring_secret(KEYRING_ENTRY) if d.account is None else None
@@ -95,7 +82,10 @@ def password(config: Config) -> str | None:
         return stored
     if d.account is not None:
         account = config.account(d.account)
-        return secrets.get_secret(account.name, account.settings.password_command)
+        settings = account.settings
+        return secrets.get_secret(
+            account.name, settings.password_command, getattr(settings, "password_file", None)
+        )
     raise SecretError(
         "digest: no SMTP password stored; run 'weakties auth --digest' "
         "or set password_command or password_file in [digest]"

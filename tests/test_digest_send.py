@@ -374,3 +374,94 @@ def test_digest_config_errors_are_one_line_at_load(
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert expected in line and "config.toml" in line, line
+
+
+# --- the password, and a login reused from an IMAP account ------------------------
+
+
+def test_auth_digest_checks_the_password_and_keeps_it_in_the_keyring(
+    tmp_path: Path, smtp: SmtpServer, test_keyring: Path
+) -> None:
+    env = cli_env(tmp_path, smtp, password_command=None)
+    add_overdue_cli(env)
+    missing = env.run("digest", "--now")
+    assert missing.exit_code == 1
+    assert missing.stderr == (
+        "weakties: error: digest: no SMTP password stored; run 'weakties auth --digest' "
+        "or set password_command or password_file in [digest]\n"
+    )
+    refused = env.run("auth", "--digest", input="wrong-pw\n")
+    assert refused.exit_code == 1 and "login refused for alice" in refused.stderr
+    assert "wrong-pw" not in refused.output
+    stored = env.run("auth", "--digest", input=f"{smtp.password}\n")
+    assert stored.exit_code == 0, stored.output
+    assert stored.stdout.endswith("digest: SMTP password checked and stored in the keyring\n")
+    assert smtp.password not in stored.output
+    sent = env.run("digest", "--now")
+    assert sent.exit_code == 0, sent.output
+    assert len(smtp.received) == 1
+    both = env.run("auth", "mail", "--digest")
+    assert both.exit_code == 2 and "give an ACCOUNT, or --digest" in both.output
+
+
+def test_password_file_must_be_private(tmp_path: Path, smtp: SmtpServer) -> None:
+    secret = tmp_path / "smtp-pw"
+    secret.write_text(smtp.password + "\n")
+    secret.chmod(0o644)
+    env = cli_env(tmp_path, smtp, password_command=None, password_file=str(secret))
+    add_overdue_cli(env)
+    loose = env.run("digest", "--now")
+    assert loose.exit_code == 1
+    assert f"chmod 600 {secret}" in loose.stderr and smtp.password not in loose.output
+    secret.chmod(0o600)
+    assert env.run("digest", "--now").exit_code == 0
+    assert len(smtp.received) == 1
+
+
+def test_digest_reuses_an_imap_accounts_login(tmp_path: Path) -> None:
+    with SmtpServer(username="me@example.com", password="imap-and-smtp-pw") as smtp:
+        account = (
+            '[[account]]\nname = "home"\ntype = "imap"\nhost = "imap.example.com"\n'
+            f'username = "me@example.com"\nca_file = "{smtp.ca_file}"\n'
+            'password_command = ["printf", "%s", "imap-and-smtp-pw"]\n'
+        )
+        section = {
+            "every": "7d",
+            "to": TO,
+            "account": "home",
+            "smtp_host": HOST,  # the test server; "smtp.example.com" otherwise
+            "smtp_port": smtp.port,
+            "security": "starttls",
+        }
+        env = make_env(tmp_path, account, extra='[defaults]\ncadence = "30d"\n' + toml(section))
+        add_overdue_cli(env)
+        result = env.run("digest", "--now")
+        assert result.exit_code == 0, result.output
+        assert len(smtp.received) == 1
+        refused = env.run("auth", "--digest")
+        assert refused.exit_code == 2 and "uses that account's password" in refused.stderr
+
+
+def test_alerts_the_budget_held_are_told_by_the_digest_not_again_later(
+    smtp: SmtpServer,
+    store: Store,
+    make_config: ConfigFactory,
+    make_contact: ContactFactory,
+    make_interactions: InteractionsFactory,
+) -> None:
+    from syncd import alerts
+    from tests.test_daemon_inprocess import RecordingNotifier as Recorder
+
+    config = make_config(notify={"backend": "log", "max_per_day": 1}, digest=digest_section(smtp))
+    overdue(store, make_contact, make_interactions)
+    recorder = Recorder(FakeClock())
+    assert len(alerts.check(store, config, recorder, now=NOW, local_now=NOW).delivered) == 1
+    make_contact(store, "Bob", cadence=30 * DAY, created=NOW - 400 * DAY)
+    make_interactions(store, "bob@example.org", (Direction.SENT, NOW - 31 * DAY))
+    later = NOW + timedelta(hours=2)
+    held = alerts.check(store, config, recorder, now=later, local_now=later)
+    assert held.channels[0].over_budget == 1 and held.delivered == []
+    assert digest_send.send_digest(store, config, later).sent  # lists Priya and Bob
+    tomorrow = NOW + DAY
+    assert alerts.check(store, config, recorder, now=tomorrow, local_now=tomorrow).alerts == []
+    assert recorder.names() == [["Priya"]]
