@@ -15,8 +15,9 @@ Used by ``weakties check-lapses`` and after every poll of the daemon.
   as telling the alerts it listed, on every channel.
 * Quiet hours hold every channel back.
 
-:func:`deliver_on` is the single place where one channel delivers one
-notification and records it told.
+:func:`plan` decides per channel, :func:`tell_channel` does one channel's
+part, and :func:`deliver_on` is the single place where one channel delivers
+one notification and records it told.
 """
 
 from __future__ import annotations
@@ -100,6 +101,63 @@ def deliver_on(
     return True
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one channel has to be told in this check."""
+
+    channel: Channel
+    due: list[Alert]
+    first_run: bool  # nothing was ever told on this channel: sum them all up
+
+
+def plan(store: Store, config: Config, channels: Channels, now: datetime) -> list[Plan]:
+    """Per channel, the alerts due against that channel's own told-state."""
+    contacts = store.contacts()
+    plans = []
+    for channel in channels.channels:
+        told = store.told(channel.key)
+        if due := lapses.due_alerts(contacts, config, now, told):
+            plans.append(Plan(channel, due, first_run=not told))
+    return plans
+
+
+def tell_channel(
+    store: Store,
+    config: Config,
+    todo: Plan,
+    worded: dict[tuple[int, str], Alert],
+    now: datetime,
+    today: date,
+    dry_run: bool,
+) -> ChannelResult:
+    """One channel's part of a check: the budget, the words, the delivery."""
+    channel, due = todo.channel, todo.due
+    outcome = ChannelResult(label=channel.label)
+    limit = config.notify.max_per_day
+    if limit is not None and store.sent_on(channel.key, today) >= limit:
+        log.info(
+            "%s: %d notification(s) today already (max_per_day); %d alert(s) wait",
+            channel.label,
+            limit,
+            len(due),
+        )
+        outcome.over_budget = len(due)
+        return outcome
+    outcome.notification = compose([worded[_key(a)] for a in due], now, first_run=todo.first_run)
+    if dry_run:
+        return outcome
+    if deliver_on(store, channel, outcome.notification, due, now, today):
+        log.info("told (%s): %s", channel.label, outcome.notification.summary)
+    else:
+        log_notification(outcome.notification, logging.WARNING)
+        outcome.failed = True
+    return outcome
+
+
+def _key(alert: Alert) -> tuple[int, str]:
+    return (alert.contact_id, str(alert.kind))
+
+
 def check(
     store: Store,
     config: Config,
@@ -109,22 +167,17 @@ def check(
     local_now: datetime | None = None,
     dry_run: bool = False,
 ) -> CheckResult:
-    """Tell what is due now; ``dry_run`` decides and composes but sends and records nothing."""
+    """Tell what is due now on every channel; ``dry_run`` decides and composes but
+    sends and records nothing."""
     now = now or datetime.now(UTC)
     local_now = local_now or now.astimezone()
-    today = local_now.date()
     channels = as_channels(notifier, config)
-    contacts = store.contacts()
     result = CheckResult(channels=[ChannelResult(label="", problem=p) for p in channels.problems])
-    plans: list[tuple[Channel, list[Alert], bool]] = []
-    seen: dict[tuple[int, str], Alert] = {}
-    for channel in channels.channels:
-        told = store.told(channel.key)
-        due = lapses.due_alerts(contacts, config, now, told)
-        if due:
-            plans.append((channel, due, not told))
-            for a in due:
-                seen.setdefault((a.contact_id, str(a.kind)), a)
+    plans = plan(store, config, channels, now)
+    seen: dict[tuple[int, str], Alert] = {}  # every alert due somewhere, once
+    for todo in plans:
+        for a in todo.due:
+            seen.setdefault(_key(a), a)
     result.alerts = list(seen.values())
     if not result.alerts:
         return result
@@ -137,30 +190,9 @@ def check(
         result.held = True
         return result
     worded = {key: _with_subject(store, a) for key, a in seen.items()}
-    limit = config.notify.max_per_day
-    for channel, due, first_run in plans:
-        outcome = ChannelResult(label=channel.label)
+    for todo in plans:
+        outcome = tell_channel(store, config, todo, worded, now, local_now.date(), dry_run)
         result.channels.append(outcome)
-        if limit is not None and store.sent_on(channel.key, today) >= limit:
-            log.info(
-                "%s: %d notification(s) today already (max_per_day); %d alert(s) wait",
-                channel.label,
-                limit,
-                len(due),
-            )
-            outcome.over_budget = len(due)
-            continue
-        notification = compose(
-            [worded[(a.contact_id, str(a.kind))] for a in due], now, first_run=first_run
-        )
-        outcome.notification = notification
-        if dry_run:
-            result.delivered.append(notification)
-        elif deliver_on(store, channel, notification, due, now, today):
-            log.info("told (%s): %s", channel.label, notification.summary)
-            result.delivered.append(notification)
-        else:
-            log_notification(notification, logging.WARNING)
-            outcome.failed = True
-            result.failed.append(notification)
+        if outcome.notification is not None:
+            (result.failed if outcome.failed else result.delivered).append(outcome.notification)
     return result
