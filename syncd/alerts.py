@@ -63,7 +63,7 @@ class CheckResult:
         return any(c.failed or c.problem for c in self.channels)
 
 
-def _with_subject(store: Store, alert: Alert) -> Alert:
+def with_subject(store: Store, alert: Alert) -> Alert:
     """A reply owed names the subject of their mail, when subjects are stored."""
     if alert.kind != AlertKind.REPLY:
         return alert
@@ -189,7 +189,7 @@ def check(
         )
         result.held = True
         return result
-    worded = {key: _with_subject(store, a) for key, a in seen.items()}
+    worded = {key: with_subject(store, a) for key, a in seen.items()}
     for todo in plans:
         outcome = tell_channel(store, config, todo, worded, now, local_now.date(), dry_run)
         result.channels.append(outcome)

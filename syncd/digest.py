@@ -10,6 +10,7 @@ true, so weakties never counts its own digest as an interaction.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from email.message import EmailMessage
@@ -57,9 +58,14 @@ _LAST = {
 
 
 def collect(
-    contacts: list[ContactFacts], config: Config, now: datetime, period: timedelta
+    contacts: list[ContactFacts],
+    config: Config,
+    now: datetime,
+    period: timedelta,
+    subjects: Mapping[int, str] | None = None,
 ) -> Digest:
-    """Who goes into the digest, in its order (snoozed contacts never do)."""
+    """Who goes into the digest, in its order (snoozed contacts never do);
+    ``subjects``: per contact id, the subject of the mail a reply is owed to."""
     overdue: list[tuple[timedelta, Entry]] = []
     replies: list[tuple[datetime, Entry]] = []
     coming: list[tuple[datetime, Entry]] = []
@@ -71,8 +77,9 @@ def collect(
         alert = alert_for(f, config, now)
         if alert is not None and str(alert.kind) == "reply":
             text = f"wrote to you {_days(now - alert.basis)} ago, not answered yet"
-            if alert.subject:
-                text += f" ({alert.subject})"
+            subject = alert.subject or (subjects or {}).get(f.id)
+            if subject:
+                text += f" ({subject})"
             replies.append((alert.basis, Entry(f.name, email, text)))
         elif s.overdue_by is not None:
             last = f.last_contact
@@ -161,9 +168,10 @@ def compose_digest(
     period: timedelta,
     to: str,
     sender: str | None = None,
+    subjects: Mapping[int, str] | None = None,
 ) -> EmailMessage | None:
     """The digest mail, or None when there is nothing to say."""
-    d = collect(contacts, config, now, period)
+    d = collect(contacts, config, now, period, subjects)
     if d.empty:
         return None
     msg = EmailMessage()

@@ -25,11 +25,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 
-from syncd import digest, lapses, mailout, secrets
+from syncd import alerts, digest, lapses, mailout, secrets
 from syncd.clock import SYSTEM, Clock
 from syncd.config import Config
 from syncd.errors import ConfigError, SecretError, Unavailable
-from syncd.model import Alert
+from syncd.model import Alert, ContactFacts
 from syncd.store import Store
 
 log = logging.getLogger("weakties.digest")
@@ -102,19 +102,29 @@ def compose(store: Store, config: Config, now: datetime) -> EmailMessage | None:
     d = config.digest
     if not d.to:
         raise ConfigError(f"{_where(config)}.to: missing (whom to send the digest to)")
+    contacts = store.contacts()
+    subjects = {}  # the subject of the mail each reply is owed to, when subjects are stored
+    for alert in _alerts(contacts, config, now):
+        if str(alert.kind) == "reply" and (subject := alerts.with_subject(store, alert).subject):
+            subjects[alert.contact_id] = subject
     return digest.compose_digest(
-        store.contacts(),
+        contacts,
         config,
         now,
         period=d.period or DEFAULT_PERIOD,
         to=d.to,
         sender=d.sender,
+        subjects=subjects,
     )
 
 
-def _listed(store: Store, config: Config, now: datetime) -> list[Alert]:
-    found = (lapses.alert_for(f, config, now) for f in store.contacts())
+def _alerts(contacts: list[ContactFacts], config: Config, now: datetime) -> list[Alert]:
+    found = (lapses.alert_for(f, config, now) for f in contacts)
     return [a for a in found if a is not None]
+
+
+def _listed(store: Store, config: Config, now: datetime) -> list[Alert]:
+    return _alerts(store.contacts(), config, now)
 
 
 def send_digest(

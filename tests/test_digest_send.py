@@ -87,7 +87,7 @@ def people(
         "Zed",
         (Direction.SENT, NOW - 60 * DAY),
         (Direction.RECEIVED, NOW - 45 * DAY),
-        subject="our trip",
+        subject="<b>our</b> trip & co",
     )
     person("Cara", (Direction.SENT, NOW - 25 * DAY))  # due in 5 days
     person("Far", (Direction.SENT, NOW - 5 * DAY))  # due in 25 days: not this week
@@ -119,8 +119,9 @@ def test_the_smtp_server_receives_exactly_the_digest(
         "- Priya: overdue by 10 days (you wrote last, 40 days ago) <mailto:priya@example.org>",
         "",
         "Replies owed:",
-        "- Zed: wrote to you 45 days ago, not answered yet <mailto:zed@example.org>",
-        "- Rita: wrote to you 20 days ago, not answered yet <mailto:rita@example.org>",
+        "- Zed: wrote to you 45 days ago, not answered yet (<b>our</b> trip & co) "
+        "<mailto:zed@example.org>",
+        "- Rita: wrote to you 20 days ago, not answered yet (hello) <mailto:rita@example.org>",
         "",
         "Coming up:",
         "- Cara: due in 5 days (Fri 06 Jun) <mailto:cara@example.org>",
@@ -131,6 +132,7 @@ def test_the_smtp_server_receives_exactly_the_digest(
     for absent in ("Far", "Sleepy"):
         assert absent not in text and absent not in html
     assert html.count("<li>") == 5
+    assert "(&lt;b&gt;our&lt;/b&gt; trip &amp; co)" in html and "<b>" not in html
     assert store.digest_sent() == NOW
 
 
