@@ -467,3 +467,17 @@ def test_alerts_the_budget_held_are_told_by_the_digest_not_again_later(
     tomorrow = NOW + DAY
     assert alerts.check(store, config, recorder, now=tomorrow, local_now=tomorrow).alerts == []
     assert recorder.names() == [["Priya"]]
+
+
+def test_smtp_settings_follow_the_imap_accounts_host_pattern(tmp_path: Path) -> None:
+    from syncd.config import load
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[account]]\nname = "home"\ntype = "imap"\nhost = "imap.example.com"\n'
+        'username = "me@example.com"\nca_file = "/etc/my-ca.pem"\n'
+        '[digest]\nevery = "1d"\nat = "07:30"\nto = "me@example.com"\naccount = "home"\n'
+    )
+    settings = digest_send.smtp_settings(load(path))
+    assert (settings.host, settings.port, settings.security) == ("smtp.example.com", 465, "tls")
+    assert (settings.username, str(settings.ca_file)) == ("me@example.com", "/etc/my-ca.pem")
