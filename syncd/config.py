@@ -105,13 +105,22 @@ class Daemon:
 COMMAND_FIELDS = ("name", "email", "days", "direction", "kind", "count", "summary", "body")
 
 
+#: The notification backends; ``[notify] backend`` names one or a list of them.
+BACKENDS = ("desktop", "command", "log", "push")
+
+
 @dataclass(frozen=True)
 class Notify:
     """[notify]: how and when lapses are told."""
 
-    backend: Literal["desktop", "command", "log"] = "desktop"
+    #: one backend or a list (``["desktop", "push"]``): every alert goes to each
+    backend: Literal["desktop", "command", "log", "push"] | list[str] = "desktop"
     #: argv template, never run through a shell; ``~`` and ``$VARS`` expanded in the program
     command: list[str] | None = field(default=None, metadata=PROGRAM)
+    #: Apprise URLs, each its own channel (they hold secrets: see push_urls_command)
+    push_urls: list[str] | None = None
+    push_urls_command: list[str] | None = None  # argv printing one URL per line
+    max_per_day: int | None = None  # notifications per channel and local day
     renotify_after: timedelta = timedelta(days=14)
     reply_after: timedelta | Literal["off"] = timedelta(days=14)
     quiet_hours: str | None = None  # "22:00-08:00", local time
@@ -120,7 +129,17 @@ class Notify:
         _within("renotify_after", self.renotify_after, durations.ALERT_DELAY)
         if isinstance(self.reply_after, timedelta):
             _within("reply_after", self.reply_after, durations.ALERT_DELAY)
-        if self.backend == "command" and not self.command:
+        if isinstance(self.backend, list):
+            if not self.backend:
+                raise ValueError(f"backend: the list is empty (use some of {', '.join(BACKENDS)})")
+            for name in self.backend:
+                if name not in BACKENDS:
+                    raise ValueError(
+                        f"backend: unknown backend {name!r} (known: {', '.join(BACKENDS)})"
+                    )
+            if len(set(self.backend)) != len(self.backend):
+                raise ValueError("backend: a backend is listed twice")
+        if "command" in self.backends and not self.command:
             raise ValueError(
                 'command: required when backend = "command" '
                 '(e.g. command = ["notify-send", "--", "{name}", "{days} days"])'
@@ -136,8 +155,30 @@ class Notify:
                         f"command: unknown placeholder {{{name}}} in {arg!r} "
                         f"(known: {', '.join('{' + f + '}' for f in COMMAND_FIELDS)})"
                     )
+        self._check_push()
+        if self.max_per_day is not None and self.max_per_day < 1:
+            raise ValueError(f"max_per_day: must be at least 1, got {self.max_per_day}")
         if self.quiet_hours is not None:
             parse_quiet_hours(self.quiet_hours)
+
+    def _check_push(self) -> None:
+        push = "push" in self.backends
+        for key in ("push_urls", "push_urls_command"):
+            if getattr(self, key) is not None and not push:
+                raise ValueError(f'{key}: set, but "push" is not in backend')
+        if self.push_urls is not None and self.push_urls_command is not None:
+            raise ValueError("push_urls_command: set push_urls or push_urls_command, not both")
+        if self.push_urls_command is not None and not self.push_urls_command:
+            raise ValueError("push_urls_command: the command is empty")
+        if self.push_urls:
+            from syncd.notify.push import check_push_urls
+
+            check_push_urls(self.push_urls, "push_urls")
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """The configured backends, in order."""
+        return tuple(self.backend) if isinstance(self.backend, list) else (self.backend,)
 
     @property
     def reply_window(self) -> timedelta | None:
@@ -147,6 +188,54 @@ class Notify:
     @property
     def quiet(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """[digest]: the email summary (``from`` in the file is ``sender`` here)."""
+
+    every: Literal["7d", "1d", "off"] = "off"
+    at: str = "Mon 08:00"  # local time; with every = "1d" only the time counts
+    to: str | None = None
+    sender: str | None = None  # default: to
+    account: str | None = None  # reuse this IMAP account's host pattern and login
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # default 465 (tls) or 587 (starttls)
+    security: Literal["tls", "starttls"] = "tls"
+    username: str | None = None
+    ca_file: str | None = None
+    password_command: list[str] | None = None
+    password_file: str | None = None
+
+    def __post_init__(self) -> None:
+        from syncd.digest import parse_at
+
+        try:
+            parse_at(self.at)
+        except ValueError as exc:
+            raise ValueError(f"at: {str(exc).removeprefix('digest ')}") from None
+        for key in ("to", "sender"):
+            value = getattr(self, key)
+            if value is not None and ("@" not in value or any(c in value for c in "\r\n,<>")):
+                shown = "from" if key == "sender" else key
+                raise ValueError(f"{shown}: {value!r} is not one email address")
+        if self.every != "off" and not self.to:
+            raise ValueError(f'to: required when every = "{self.every}"')
+        if self.every != "off" and not (self.smtp_host or self.account):
+            raise ValueError(
+                "smtp_host: required (or account = NAME to reuse an IMAP account's login)"
+            )
+        if self.password_command is not None and self.password_file is not None:
+            raise ValueError("password_file: set password_command or password_file, not both")
+        if self.password_command is not None and not self.password_command:
+            raise ValueError("password_command: the command is empty")
+        if self.smtp_port is not None and not 0 < self.smtp_port < 65536:
+            raise ValueError(f"smtp_port: {self.smtp_port} is not a port")
+
+    @property
+    def period(self) -> timedelta | None:
+        """How often it goes out; None when off."""
+        return None if self.every == "off" else parse_duration(self.every)
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
@@ -171,6 +260,7 @@ class Config:
     accounts: list[Account[Any]] = field(default_factory=list)
     daemon: Daemon = field(default_factory=Daemon)
     notify: Notify = field(default_factory=Notify)
+    digest: Digest = field(default_factory=Digest)
 
     @property
     def database_url(self) -> str:
@@ -189,6 +279,8 @@ class Config:
         found = list(self.identity.addresses)
         for account in self.accounts:
             found += REGISTRY[account.type].identities(account.settings)
+        # the digest is mail to myself: a synced copy of it is never an interaction
+        found += [a for a in (self.digest.to, self.digest.sender) if a]
         return found
 
     def cadence_for(self, own: timedelta | None, tags: list[str]) -> timedelta:
@@ -330,6 +422,7 @@ _SECTIONS: dict[str, type] = {
     "privacy": Privacy,
     "daemon": Daemon,
     "notify": Notify,
+    "digest": Digest,
 }
 
 
@@ -338,6 +431,8 @@ def parse(data: dict[str, Any], path: Path) -> Config:
     try:
         sections: dict[str, Any] = {}
         for key, value in data.items():
+            if key == "digest" and isinstance(value, dict) and "from" in value:
+                value = {("sender" if k == "from" else k): v for k, v in value.items()}
             if key in _SECTIONS:
                 sections[key] = build(_SECTIONS[key], value, key)
             elif key == "tags":
@@ -354,9 +449,29 @@ def parse(data: dict[str, Any], path: Path) -> Config:
         names = [a.name for a in sections.get("accounts", [])]
         if dupes := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"account: the name {dupes[0]!r} is used twice")
+        _check_digest_account(sections)
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return Config(path=path, **sections)
+
+
+def _check_digest_account(sections: dict[str, Any]) -> None:
+    """``[digest] account`` names an IMAP account of this file."""
+    digest = sections.get("digest")
+    if digest is None or digest.account is None:
+        return
+    accounts = {a.name: a for a in sections.get("accounts", [])}
+    found = accounts.get(digest.account)
+    if found is None:
+        known = ", ".join(accounts) or "none"
+        raise ValueError(
+            f"digest.account: no account named {digest.account!r} (configured: {known})"
+        )
+    if REGISTRY[found.type].mail_login(found.settings) is None:
+        raise ValueError(
+            f"digest.account: {digest.account!r} is a {found.type} account; "
+            "only an IMAP account's login can be reused (set smtp_host and username instead)"
+        )
 
 
 class MissingConfig(ConfigError):

@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from connectors.base import Connector
-from syncd import actions, alerts, engine
+from syncd import actions, alerts, digest_send, engine
 from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
 from syncd.durations import format_duration
@@ -228,6 +228,9 @@ class Daemon:
         if not count:  # no account: still tell of lapses (touches, never contacted)
             check = self._guarded("lapse check", self.check_lapses)
             self.scheduler.every(interval, "lapse check", check, first=0.0)
+        digest_send.schedule_digest(
+            self.scheduler, self._guarded, self.store, self.config, self.clock
+        )
 
     def run_forever(self) -> None:
         """The worker's loop, until ``stop`` is set."""

@@ -10,6 +10,7 @@ true, so weakties never counts its own digest as an interaction.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from email.message import EmailMessage
@@ -20,8 +21,9 @@ from syncd.config import Config
 from syncd.durations import format_duration as _words
 from syncd.lapses import alert_for, standings
 from syncd.model import ContactFacts
+from syncd.rules import OWN_LIST
 
-LIST_ID = "weakties digest <digest.weakties.invalid>"
+LIST_ID = f"weakties digest {OWN_LIST}"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -52,9 +54,14 @@ _LAST = {
 
 
 def collect(
-    contacts: list[ContactFacts], config: Config, now: datetime, period: timedelta
+    contacts: list[ContactFacts],
+    config: Config,
+    now: datetime,
+    period: timedelta,
+    subjects: Mapping[int, str] | None = None,
 ) -> Digest:
-    """Who goes into the digest, in its order (snoozed contacts never do)."""
+    """Who goes into the digest, in its order (snoozed contacts never do);
+    ``subjects``: per contact id, the subject of the mail a reply is owed to."""
     overdue: list[tuple[timedelta, Entry]] = []
     replies: list[tuple[datetime, Entry]] = []
     coming: list[tuple[datetime, Entry]] = []
@@ -66,8 +73,9 @@ def collect(
         alert = alert_for(f, config, now)
         if alert is not None and str(alert.kind) == "reply":
             text = f"wrote to you {_words(now - alert.basis)} ago, not answered yet"
-            if alert.subject:
-                text += f" ({alert.subject})"
+            subject = alert.subject or (subjects or {}).get(f.id)
+            if subject:
+                text += f" ({subject})"
             replies.append((alert.basis, Entry(f.name, email, text)))
         elif s.overdue_by is not None:
             last = f.last_contact
@@ -156,9 +164,10 @@ def compose_digest(
     period: timedelta,
     to: str,
     sender: str | None = None,
+    subjects: Mapping[int, str] | None = None,
 ) -> EmailMessage | None:
     """The digest mail, or None when there is nothing to say."""
-    d = collect(contacts, config, now, period)
+    d = collect(contacts, config, now, period, subjects)
     if d.empty:
         return None
     msg = EmailMessage()

@@ -51,8 +51,14 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())[:200]
 
 
-def send(message: EmailMessage, settings: SmtpSettings, password: str | None) -> None:
-    """Send ``message`` to its To/Cc/Bcc; raises SendError (one line, no password)."""
+def check_login(settings: SmtpSettings, password: str | None) -> None:
+    """Connect and log in, send nothing (``weakties auth --digest``); SendError as for send."""
+    send(None, settings, password)
+
+
+def send(message: EmailMessage | None, settings: SmtpSettings, password: str | None) -> None:
+    """Send ``message`` to its To/Cc/Bcc (None: only log in); raises SendError (one line,
+    no password)."""
     where = f"SMTP server {settings.host}:{settings.port}"
     context = _context(settings)
     try:
@@ -68,7 +74,8 @@ def send(message: EmailMessage, settings: SmtpSettings, password: str | None) ->
                 client.starttls(context=context)
             if settings.username is not None:
                 client.login(settings.username, password or "")
-            client.send_message(message)
+            if message is not None:
+                client.send_message(message)
     except ssl.SSLCertVerificationError as exc:
         raise SendError(
             f"{where}: certificate not trusted ({_one_line(exc.verify_message)})"

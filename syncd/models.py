@@ -92,5 +92,6 @@ class NotifiedAlert(Base):
 
     contact_id: Mapped[int]
     kind: Mapped[str]
+    channel: Mapped[str]
     basis: Mapped[datetime]
     notified_at: Mapped[datetime]

@@ -9,6 +9,8 @@ Pure functions, no I/O. The rules (documented in README.md):
   address only, unless the message is bulk or automated (List-Id or
   List-Unsubscribe present, Precedence bulk/list/junk, Auto-Submitted other
   than "no"). Cc-only addresses of a received message do not count.
+* weakties' own email digest (its List-Id, :data:`OWN_LIST`) never counts,
+  not even its copy in a Sent folder.
 * A message's time is its Date header, unless that is missing, unparseable or
   more than a day later than the server's received time: then the server time.
 * The dedupe key is the Message-ID, else a hash of From + Date + Subject, so a
@@ -27,6 +29,8 @@ from syncd.addresses import clean, decode_words, normalize, parse_list
 from syncd.model import Direction, Interaction
 
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
+#: The List-Id of weakties' digest (``syncd.digest.LIST_ID``).
+OWN_LIST = "<digest.weakties.invalid>"
 _DATE_SLACK = timedelta(days=1)
 _SUBJECT_MAX = 500
 _FOLDER_MAX = 500  # the widths of the store's columns
@@ -144,6 +148,8 @@ def interactions(
     sender = senders[0][1] if senders else ""
     from_me = sender in me or record.role is FolderRole.SENT
     if not from_me and (not sender or is_bulk(fields)):
+        return []
+    if OWN_LIST in _first(fields, "list-id"):
         return []
 
     date_raw = _first(fields, "date")

@@ -10,7 +10,9 @@
   found nothing) and when one last found new interactions.
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
-* ``notified_alerts``: which alert was told about which contact, and when.
+* ``notified_alerts``: which alert was told about which contact, on which
+  channel, and when; ``notify_budget`` how many notifications a channel sent
+  on its latest day; ``digest_state`` when the email digest last went out.
 * ``address_summary`` and ``address_names``: per address, what ``suggest``
   needs from ``interactions`` (counts each way, first and last time, the
   distinct days, the display names seen), kept up to date by every batch in
@@ -151,8 +153,25 @@ notified_alerts = Table(
     metadata,
     _contact_id(primary_key=True),
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
+    # "desktop", "push:<hash>", ... ; "" for rows from before channels; "digest"
+    Column("channel", String(100), primary_key=True),
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
     Column("notified_at", UTCDateTime, nullable=False),
+)
+
+notify_budget = Table(
+    "notify_budget",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("day", String(10), nullable=False),  # local date, ISO
+    Column("sent", Integer, nullable=False),  # notifications sent on that day
+)
+
+digest_state = Table(
+    "digest_state",
+    metadata,
+    Column("name", String(50), primary_key=True),  # "digest"
+    Column("last_sent", UTCDateTime, nullable=False),
 )
 
 address_summary = Table(

@@ -79,7 +79,7 @@ def test_several_lapses_are_one_digest(tmp_path: Path) -> None:
     for name in ("Ann", "Ben", "Cat"):
         add_lapsed(env, name, f"{name.lower()}@example.org", days=120)
     result = env.run("check-lapses")
-    assert result.stdout.splitlines()[0] == "told (command): 3 people to get back in touch with"
+    assert result.stdout.splitlines()[0] == "told (command): 3 people are due"  # the first run
     [argv] = lines(tmp_path / "told.jsonl")
     assert argv[0] == "Ann, Ben, Cat" and argv[-1] == "3"
 

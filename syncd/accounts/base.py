@@ -5,7 +5,8 @@ source (IMAP, Gmail, CalDAV, ``.ics``): the settings dataclass its
 ``[[account]]`` table is checked against, how to open a connector, how
 ``weakties auth`` authorizes it, which of the user's addresses it names, which
 paths the service must be allowed to write, and ``weakties init``'s questions,
-which end in the account's commented config text. Nothing outside the entry
+which end in the account's commented config text, and the login the email
+digest may reuse. Nothing outside the entry
 modules branches on the type's name.
 
 Standard library and ``connectors.base`` only: ``syncd.config`` imports this
@@ -90,6 +91,21 @@ class NewAccount:
 
 
 @dataclass(frozen=True)
+class MailLogin:
+    """A mail account's login, for the digest to send with (``[digest] account``)."""
+
+    smtp_host: str  # the SMTP server the provider most likely has
+    username: str
+    ca_file: str | None
+    password_command: list[str] | None
+    password_file: str | None
+
+
+def _no_login(settings: Any) -> MailLogin | None:
+    return None
+
+
+@dataclass(frozen=True)
 class AccountType(Generic[S]):
     """One registry entry: everything about one type of account."""
 
@@ -101,6 +117,8 @@ class AccountType(Generic[S]):
     identities: Callable[[S], list[str]] = lambda settings: []  # my addresses it names
     writable: Callable[[S], list[Path]] = lambda settings: []  # dirs the service writes
     ask: Callable[[Questions], NewAccount] | None = None  # init's questions, if init offers it
+    #: the login the digest may reuse to send mail (None: this type has none to lend)
+    mail_login: Callable[[S], MailLogin | None] = _no_login
     auth_help: str = ""  # what ``weakties auth`` does for it (for --help)
 
 

@@ -23,6 +23,7 @@ from syncd.accounts.base import (
     AccountType,
     AuthRequest,
     GaveUp,
+    MailLogin,
     NewAccount,
     Questions,
     toml_value,
@@ -48,6 +49,17 @@ def _authorize(account: Account[ImapSettings], request: AuthRequest) -> str:
     s = account.settings
     return password.authorize(
         account.name, s, request, s.host, lambda secret: check_login(s, secret)
+    )
+
+
+def _mail_login(s: ImapSettings) -> MailLogin:
+    """The digest's SMTP login guessed from this account: ``imap.X`` -> ``smtp.X``."""
+    return MailLogin(
+        smtp_host="smtp." + s.host.removeprefix("imap."),
+        username=s.username,
+        ca_file=s.ca_file,
+        password_command=s.password_command,
+        password_file=s.password_file,
     )
 
 
@@ -224,5 +236,6 @@ ENTRY: AccountType[ImapSettings] = AccountType(
     authorize=_authorize,
     identities=_identities,
     ask=ask,
+    mail_login=_mail_login,
     auth_help="IMAP: asks for the password, checks it with one login, stores it in the keyring.",
 )

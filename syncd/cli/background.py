@@ -16,6 +16,7 @@ from syncd.cli.root import (
     pass_app,
 )
 from syncd.errors import NotRunning, NoUserSession, WeaktiesError
+from syncd.notify.base import Notification
 
 
 @main.command()
@@ -39,32 +40,56 @@ def daemon(app: App) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be told; send and record nothing.")
 @pass_app
 def check_lapses(app: App, dry_run: bool) -> None:
-    """Check for lapses once, tell them through the configured backend, and exit."""
-    from syncd import alerts
-    from syncd.notify import make_notifier
+    """Check for lapses once, tell them on every configured channel, and exit.
 
-    notifier = make_notifier(app.config, interactive=False)
+    Exit status 1 when any channel failed (the others still delivered).
+    """
+    from syncd import alerts
+    from syncd.notify import make_channels
+
+    channels = make_channels(app.config, interactive=False)
     try:
-        result = alerts.check(app.store, app.config, notifier, dry_run=dry_run)
+        result = alerts.check(app.store, app.config, channels, dry_run=dry_run)
     finally:
-        notifier.close()
-    if not result.alerts:
+        channels.close()
+    if not result.alerts and not result.any_failed:
         click.echo("Nobody to tell about.")
     elif result.held:
         click.echo(
             f"Quiet hours ({app.config.notify.quiet_hours}): "
             f"{len(result.alerts)} alert(s) held until they end."
         )
-    for n in result.delivered:
-        verb = "would tell" if dry_run else f"told ({app.config.notify.backend})"
+    shown: list[tuple[list[str], Notification]] = []  # one entry per distinct notification
+    for c in result.channels:
+        if c.notification is not None and not c.failed:
+            for labels, n in shown:
+                if (n.summary, n.body) == (c.notification.summary, c.notification.body):
+                    labels.append(c.label)
+                    break
+            else:
+                shown.append(([c.label], c.notification))
+        elif c.over_budget:
+            click.echo(
+                f"{c.label}: max_per_day reached; {c.over_budget} alert(s) wait for tomorrow"
+            )
+    for labels, n in shown:
+        verb = "would tell" if dry_run else f"told ({', '.join(labels)})"
         click.echo(f"{verb}: {n.summary}")
         for line in n.body.splitlines():
             click.echo(f"  {line}")
-    if result.failed:
-        raise WeaktiesError(
-            f"could not deliver through the {app.config.notify.backend} backend "
-            "(logged instead; it will be tried again at the next check)"
+    failed = [c.label for c in result.channels if c.failed]
+    problems = [c.problem for c in result.channels if c.problem]
+    for problem in problems:
+        click.echo(f"weakties: error: {problem}", err=True)
+    if failed:
+        click.echo(
+            f"weakties: error: could not deliver through the {', '.join(failed)} "
+            f"{'backend' if len(failed) == 1 else 'backends'} "
+            "(logged instead; it will be tried again at the next check)",
+            err=True,
         )
+    if failed or problems:
+        raise SystemExit(1)
 
 
 @main.group()

@@ -69,6 +69,7 @@ COMMANDS: dict[str, str] = {
     "daemon": "background",
     "check-lapses": "background",
     "service": "background",
+    "digest": "reach",
 }
 
 

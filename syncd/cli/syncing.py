@@ -50,7 +50,8 @@ def sync_and_report(store: Store, config: Config, only: str | None = None) -> bo
 
 
 @main.command()
-@click.argument("account")
+@click.argument("account", required=False)
+@click.option("--digest", is_flag=True, help="The email digest's SMTP password instead.")
 @click.option(
     "--no-browser",
     is_flag=True,
@@ -64,9 +65,17 @@ def sync_and_report(store: Store, config: Config, only: str | None = None) -> bo
     help="Gmail: loopback port for Google's redirect (0 = any free port).",
 )
 @pass_app
-def auth(app: App, account: str, no_browser: bool, port: int) -> None:
+def auth(app: App, account: str | None, digest: bool, no_browser: bool, port: int) -> None:
     """Authorize ACCOUNT: a password for IMAP and CalDAV (checked against the server,
-    kept in the keyring), Google's consent page for Gmail."""
+    kept in the keyring), Google's consent page for Gmail (``--digest``: the
+    digest's SMTP password)."""
+    if digest or account is None:
+        if not digest or account is not None:
+            raise click.UsageError("give an ACCOUNT, or --digest")
+        from syncd.cli.reach import auth_digest
+
+        auth_digest(app)
+        return
     from syncd.accounts import AuthRequest, entry
 
     acct = app.config.account(account)

@@ -9,8 +9,10 @@ a logging filter replaces every secret piece of the URL in their records too.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
+import subprocess
 from collections.abc import Iterator
 
 import apprise
@@ -125,10 +127,82 @@ def _instantiate(url: str) -> apprise.plugins.NotifyBase:
     return plugin
 
 
+def _display(url: str, plugin: apprise.plugins.NotifyBase) -> str:
+    """``url`` as it may be shown: Apprise's masked form without its query (Apprise's
+    own options), every user name, password, path segment and hidden host as ``****``:
+    ``json://127.0.0.1:8080/****``, ``ntfys://ntfy.sh/****``."""
+    shown = str(plugin.url(privacy=True)).split("?", 1)[0]
+    whole = {url, url.partition("://")[2]}
+    scheme, sep, rest = shown.partition("://")
+    pieces = [p for p in _secrets(url, shown) if p not in whole]
+    return scheme + sep + _redact(rest, pieces)
+
+
 def check_push_url(url: str) -> str:
     """Validate ``url`` at config load; returns its masked form, or ValueError (one line)."""
-    shown = str(_instantiate(url).url(privacy=True))
-    return _redact(shown, _secrets(url, shown))
+    return _display(url, _instantiate(url))
+
+
+def check_push_urls(urls: list[str], key: str) -> None:
+    """Every URL of ``urls`` at config load; ValueError ``key[i] masked: why`` (one line)."""
+    for i, url in enumerate(urls):
+        try:
+            check_push_url(url)
+        except ValueError as exc:
+            raise ValueError(f"{key}[{i}] {masked(url)}: {exc}") from None
+
+
+def channel_key(url: str) -> str:
+    """The told-state key of a push URL: stable, short, no secret in it."""
+    return "push:" + hashlib.sha256(url.strip().encode()).hexdigest()[:16]
+
+
+COMMAND_TIMEOUT = 60.0
+KEYRING_ENTRY = "notify.push"  # keyring: weakties / notify.push = URLs, whitespace-separated
+
+
+def urls_from_command(argv: list[str]) -> list[str]:
+    """Run ``push_urls_command`` (never through a shell): one URL per line.
+
+    Blank lines and ``#`` comments are skipped. ValueError (one line, none of
+    its output) when it cannot run, fails or prints nothing.
+    """
+    where = f"notify.push_urls_command ({argv[0]})"
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"no answer in {COMMAND_TIMEOUT:g}s"
+        raise ValueError(f"{where}: cannot run it ({why})") from None
+    if done.returncode != 0:
+        raise ValueError(f"{where}: exited with status {done.returncode}")
+    urls = [u.strip() for u in done.stdout.splitlines() if u.strip() and not u.startswith("#")]
+    if not urls:
+        raise ValueError(f"{where}: printed no URL")
+    return urls
+
+
+def urls_from_keyring() -> list[str]:
+    """The URLs kept in the keyring entry ``weakties`` / ``notify.push``; ValueError if none."""
+    from syncd.errors import SecretError
+    from syncd.secrets import keyring_secret
+
+    try:
+        stored = keyring_secret(KEYRING_ENTRY)
+    except SecretError as exc:
+        raise ValueError(f"push: {exc}") from None
+    if not stored or not stored.split():
+        raise ValueError(
+            "push: no URL (set [notify] push_urls or push_urls_command, or store them "
+            f"in the keyring as weakties / {KEYRING_ENTRY})"
+        )
+    return stored.split()
 
 
 def masked(url: str) -> str:
@@ -161,9 +235,8 @@ class PushNotifier:
         plugin = _instantiate(url)
         plugin.socket_connect_timeout = connect_timeout
         plugin.socket_read_timeout = read_timeout
-        shown = str(plugin.url(privacy=True))
-        self._secrets = _secrets(url, shown)
-        self.masked_url = _redact(shown, self._secrets)
+        self.masked_url = _display(url, plugin)
+        self._secrets = _secrets(url, self.masked_url)
         self._apprise = apprise.Apprise(asset=apprise.AppriseAsset())
         self._apprise.add(plugin)
 

@@ -2,7 +2,8 @@
 
 "You last wrote to Priya 7 months ago" asks for a different action than
 "Priya wrote 3 weeks ago and you have not replied", so each kind and direction
-has its own sentence. Several alerts make one digest with a count.
+has its own sentence. Several alerts make one digest with a count (on the
+first run, "40 people are due").
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def _common(values: list[str]) -> str:
     return values[0] if len(set(values)) == 1 else "mixed"
 
 
-def compose(alerts: list[Alert], now: datetime) -> Notification:
-    """One notification for the alerts of one check (a digest when there are several)."""
+def compose(alerts: list[Alert], now: datetime, *, first_run: bool = False) -> Notification:
+    """One notification for the alerts of one check (a digest when there are several).
+
+    ``first_run``: nothing was ever told on this channel; the summary says how
+    many are due at once ("40 people are due").
+    """
     if not alerts:
         raise ValueError("nothing to compose")
     days = max(int(a.age(now).total_seconds() // 86400) for a in alerts)
@@ -77,7 +82,11 @@ def compose(alerts: list[Alert], now: datetime) -> Notification:
         lines = [_short(a, now) for a in alerts[:DIGEST_LINES]]
         if len(alerts) > DIGEST_LINES:
             lines.append(f"… and {len(alerts) - DIGEST_LINES} more")
-        summary = f"{len(alerts)} people to get back in touch with"
+        summary = (
+            f"{len(alerts)} people are due"
+            if first_run
+            else f"{len(alerts)} people to get back in touch with"
+        )
         body = "\n".join(f"• {line}" for line in lines)
         actions = ()
     return Notification(

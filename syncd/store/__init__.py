@@ -7,7 +7,8 @@
 * ``contacts``: adding, editing, merging contacts (the ORM);
 * ``queries``: what the read commands ask (plain SQL through a ``Run``);
 * ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
-* ``alert_state``: which alert was told when.
+* ``alert_state``: which alert was told on which channel and when, the
+  daily budget, the digest's last send (their reads are in ``queries``).
 
 Reading a SQLite file whose schema is current goes through the standard
 library's ``sqlite3`` (``database.sqlite_reader``) and never imports
@@ -25,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
@@ -315,17 +316,39 @@ class Store:
 
     # --- alert state -------------------------------------------------------
 
-    def told(self) -> dict[tuple[int, str], Told]:
-        """What was told last per (contact id, alert kind)."""
+    def told(self, channel: str) -> dict[tuple[int, str], Told]:
+        """What ``channel`` was told last per (contact id, alert kind)."""
         with self._read() as run:
-            return queries.told(run)
+            return queries.told(run, channel)
 
-    def record_told(self, alerts: Iterable[Alert], at: datetime) -> None:
-        """Remember that these alerts were delivered at ``at`` (one transaction)."""
+    def record_told(
+        self, alerts: Iterable[Alert], at: datetime, channel: str, day: date | None = None
+    ) -> None:
+        """``channel`` delivered these alerts at ``at`` (one transaction); with ``day``
+        (local), that delivery counts as one notification of that day's budget."""
         from syncd.store import alert_state
 
         with self.session() as s:
-            alert_state.record(s, alerts, at)
+            alert_state.record(s, alerts, at, channel)
+            if day is not None:
+                alert_state.count_sent(s, channel, day)
+
+    def sent_on(self, channel: str, day: date) -> int:
+        """How many notifications ``channel`` sent on the local ``day``."""
+        with self._read() as run:
+            return queries.sent_on(run, channel, day)
+
+    def digest_sent(self) -> datetime | None:
+        """When the email digest last went out (None: never)."""
+        with self._read() as run:
+            return queries.digest_sent(run)
+
+    def record_digest(self, at: datetime, alerts: Iterable[Alert]) -> None:
+        """The digest went out at ``at``; the alerts it listed count as told everywhere."""
+        from syncd.store import alert_state
+
+        with self.session() as s:
+            alert_state.record_digest(s, at, alerts)
 
 
 def open_store(url: str) -> Store:

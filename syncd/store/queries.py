@@ -1,5 +1,6 @@
 """What the read commands ask: contacts with their last dates, one contact's
-evidence, what was told, and the correspondents suggestions are made from.
+evidence, what was told (per channel, the daily budget, the digest), and the
+correspondents suggestions are made from.
 
 Each function asks the database only for what its command shows, in plain
 SQL that both dialects read the same way, through a :data:`Run` callable:
@@ -236,14 +237,36 @@ def polls(run: Run) -> dict[str, tuple[datetime, datetime | None]]:
     }
 
 
-def told(run: Run) -> dict[tuple[int, str], Told]:
-    """What was told last per (contact id, alert kind)."""
-    return {
-        (contact_id, kind): Told(basis=aware(basis), at=aware(at))
-        for contact_id, kind, basis, at in run(
-            "SELECT contact_id, kind, basis, notified_at FROM notified_alerts", {}
-        )
-    }
+#: Rows from before channels existed, and alerts the email digest listed: told everywhere.
+EVERYWHERE = ("", "digest")
+
+
+def told(run: Run, channel: str) -> dict[tuple[int, str], Told]:
+    """What ``channel`` was told last per (contact id, alert kind): the newest of
+    its own rows and the shared ones (:data:`EVERYWHERE`)."""
+    found: dict[tuple[int, str], Told] = {}
+    for contact_id, kind, basis, at in run(
+        "SELECT contact_id, kind, basis, notified_at FROM notified_alerts "
+        "WHERE channel IN (:own, :old, :digest)",
+        {"own": channel, "old": EVERYWHERE[0], "digest": EVERYWHERE[1]},
+    ):
+        entry = Told(basis=aware(basis), at=aware(at))
+        key = (contact_id, kind)
+        if key not in found or entry.at > found[key].at:
+            found[key] = entry
+    return found
+
+
+def sent_on(run: Run, channel: str, day: date) -> int:
+    """How many notifications ``channel`` sent on the local ``day`` (``notify_budget``)."""
+    rows = run("SELECT day, sent FROM notify_budget WHERE channel = :c", {"c": channel})
+    return int(rows[0][1]) if rows and rows[0][0] == day.isoformat() else 0
+
+
+def digest_sent(run: Run) -> datetime | None:
+    """When the email digest last went out (None: never)."""
+    rows = run("SELECT last_sent FROM digest_state WHERE name = :n", {"n": "digest"})
+    return aware(rows[0][0]) if rows else None
 
 
 def correspondents(
