@@ -23,12 +23,12 @@ one notification and records it told.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from syncd import lapses
 from syncd.config import Config
-from syncd.errors import NotFound
 from syncd.model import Alert, AlertKind
 from syncd.notify import Channel, Channels
 from syncd.notify.base import Notification, Notifier
@@ -63,17 +63,16 @@ class CheckResult:
         return any(c.failed or c.problem for c in self.channels)
 
 
-def with_subject(store: Store, alert: Alert) -> Alert:
-    """A reply owed names the subject of their mail, when subjects are stored."""
-    if alert.kind != AlertKind.REPLY:
-        return alert
-    try:
-        _, _, entries = store.evidence(alert.name, 1)
-    except NotFound:
-        return alert
-    if entries and entries[0]["direction"] == "received" and entries[0]["subject"]:
-        return replace(alert, subject=" ".join(entries[0]["subject"].split())[:120])
-    return alert
+def with_subjects(store: Store, alerts: Sequence[Alert]) -> list[Alert]:
+    """Each reply owed names the subject of their mail, when subjects are stored (one
+    read for all of them)."""
+    replies = [a.contact_id for a in alerts if a.kind == AlertKind.REPLY]
+    subjects = store.reply_subjects(replies) if replies else {}
+    worded = []
+    for a in alerts:
+        subject = subjects.get(a.contact_id) if a.kind == AlertKind.REPLY else None
+        worded.append(replace(a, subject=" ".join(subject.split())[:120]) if subject else a)
+    return worded
 
 
 def as_channels(notifier: Notifier | Channels, config: Config) -> Channels:
@@ -189,7 +188,7 @@ def check(
         )
         result.held = True
         return result
-    worded = {key: with_subject(store, a) for key, a in seen.items()}
+    worded = dict(zip(seen, with_subjects(store, list(seen.values())), strict=True))
     for todo in plans:
         outcome = tell_channel(store, config, todo, worded, now, local_now.date(), dry_run)
         result.channels.append(outcome)

@@ -108,10 +108,12 @@ def compose(store: Store, config: Config, now: datetime) -> EmailMessage | None:
     if not d.to:
         raise ConfigError(f"{_where(config)}.to: missing (whom to send the digest to)")
     contacts = store.contacts()
-    subjects = {}  # the subject of the mail each reply is owed to, when subjects are stored
-    for alert in _alerts(contacts, config, now):
-        if str(alert.kind) == "reply" and (subject := alerts.with_subject(store, alert).subject):
-            subjects[alert.contact_id] = subject
+    # the subject of the mail each reply is owed to, when subjects are stored
+    subjects = {
+        a.contact_id: a.subject
+        for a in alerts.with_subjects(store, _alerts(contacts, config, now))
+        if a.subject
+    }
     return digest.compose_digest(
         contacts,
         config,

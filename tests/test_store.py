@@ -297,3 +297,26 @@ def test_state_written_without_sqlalchemy_reads_back_on_both_paths(store_url: st
         assert again.last_synced("a") == later
     finally:
         again.close()
+
+
+def test_reply_subjects_are_the_latest_mail_from_any_of_their_addresses(store: Store) -> None:
+    priya = store.add_contact("Priya", ["p@example.org", "priya@work.example"], None, [], NOW)
+    store.add_contact("Quiet", ["q@example.org"], None, [], NOW)
+    mails = [
+        dataclasses.replace(
+            interaction("p@example.org", "k1", NOW - timedelta(days=9)), subject="old"
+        ),
+        dataclasses.replace(
+            interaction("priya@work.example", "k2", NOW - timedelta(days=2)), subject="newest"
+        ),
+        dataclasses.replace(
+            interaction("p@example.org", "k3", NOW - timedelta(days=1), Direction.SENT),
+            subject="mine",
+        ),
+        dataclasses.replace(interaction("q@example.org", "k4", NOW), subject=None),
+    ]
+    store.save_batch("a", mails, {}, NOW)
+    ids = {c.name: c.id for c in store.contacts()}
+    assert priya == "Priya"
+    assert store.reply_subjects([ids["Priya"], ids["Quiet"], 99999]) == {ids["Priya"]: "newest"}
+    assert store.reply_subjects([]) == {}

@@ -292,6 +292,11 @@ class Store:
             self._cached = (version, found)
         return list(found)
 
+    def reply_subjects(self, contact_ids: Sequence[int]) -> dict[int, str]:
+        """Per contact, the subject of their latest mail to me, where one is stored."""
+        with self._read() as run:
+            return queries.reply_subjects(run, contact_ids)
+
     def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
         """The stored name, addresses and latest ``limit`` interactions of ``name``."""
         with self._read() as run:

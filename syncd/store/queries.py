@@ -145,6 +145,29 @@ def contacts(run: Run, names: Sequence[str] | None = None) -> list[ContactFacts]
     ]
 
 
+def reply_subjects(run: Run, contact_ids: Sequence[int]) -> dict[int, str]:
+    """Per contact, the subject of the latest mail they sent me (when one is stored):
+    one indexed lookup per address, in chunks, for the subjects of many replies owed."""
+    found: dict[int, tuple[datetime, str]] = {}
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        params = {f"c{n}": contact_id for n, contact_id in enumerate(chunk)}
+        rows = run(
+            "SELECT e.contact_id, i.at, i.subject FROM contact_emails e "
+            "JOIN interactions i ON i.address = e.address AND i.direction = 'received' "
+            "AND i.at = (SELECT max(j.at) FROM interactions j "
+            "WHERE j.address = e.address AND j.direction = 'received') "
+            f"WHERE e.contact_id IN ({', '.join(':' + k for k in params)})",
+            params,
+        )
+        for contact_id, at, subject in rows:
+            when = aware(at)
+            if subject and (contact_id not in found or when > found[contact_id][0]):
+                found[contact_id] = (when, subject)
+    return {contact_id: subject for contact_id, (_, subject) in found.items()}
+
+
 def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
     """The latest interactions and touches behind a contact's dates, newest first,
     one entry per message. Reads that contact's rows only, newest first from the
