@@ -9,6 +9,9 @@
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
 * ``notified_alerts``: which alert was told about which contact, and when.
+* ``account_leases``: which daemon polls which account, until when (several
+  daemons sharing one database poll each account once); ``alert_claims``:
+  which daemon is telling an alert (an INSERT only one can win).
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -135,4 +138,28 @@ notified_alerts = Table(
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
     Column("notified_at", UTCDateTime, nullable=False),
+)
+
+# --- several daemons on one database (PostgreSQL) -----------------------------
+
+account_leases = Table(
+    "account_leases",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("holder", Text, nullable=False),  # "hostname:pid:random", one per daemon run
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("last_poll_at", UTCDateTime),
+)
+
+alert_claims = Table(
+    "alert_claims",
+    metadata,
+    _contact_id(),
+    Column("kind", String(10), nullable=False),
+    Column("basis", UTCDateTime, nullable=False),
+    Column("channel", String(100), nullable=False, server_default="default"),
+    Column("holder", Text, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("contact_id", "kind", "basis", "channel"),
 )
