@@ -6,7 +6,10 @@
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
 * ``queries``: what the read commands ask;
-* ``alert_state``: which alert was told when.
+* ``alert_state``: which alert was told when;
+* ``leases``: which daemon polls which account (several daemons, one database);
+* ``claims``: which daemon tells an alert (each alert told once);
+* ``copying``: everything copied into another, empty database, and the counts.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -23,8 +26,9 @@ from sqlalchemy import Engine
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
 from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
-from syncd.store import sync_writes
+from syncd.store import claims, leases, sync_writes
 from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine
+from syncd.store.leases import Lease, new_holder
 
 if TYPE_CHECKING:  # the ORM is imported where contacts are managed, not on the sync path
     from sqlalchemy.orm import Session, sessionmaker
@@ -33,10 +37,12 @@ __all__ = [
     "SCHEMA_HEAD",
     "AlreadyExists",
     "Invalid",
+    "Lease",
     "NotFound",
     "Store",
     "StoreError",
     "Unavailable",
+    "new_holder",
     "open_store",
 ]
 
@@ -210,6 +216,55 @@ class Store:
 
         with self.session() as s:
             alert_state.record(s, alerts, at)
+
+    # --- several daemons on one database -------------------------------------
+
+    def acquire_lease(self, account: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take (or renew) the lease on polling ``account``; False while another holds it."""
+        return leases.acquire(self.engine, self._insert, account, holder, ttl, now)
+
+    def renew_lease(
+        self, account: str, holder: str, ttl: timedelta, now: datetime, *, polled: bool = False
+    ) -> bool:
+        """Extend our lease (``polled``: a poll just finished); False if it was taken over."""
+        return leases.renew(self.engine, account, holder, ttl, now, polled=polled)
+
+    def release_lease(self, account: str, holder: str) -> bool:
+        return leases.release(self.engine, account, holder)
+
+    def leases(self) -> list[Lease]:
+        """Every account's lease: who polls it, until when."""
+        return leases.all_leases(self.engine)
+
+    def claim_alert(
+        self,
+        alert: Alert,
+        channel: str,
+        holder: str,
+        now: datetime,
+        *,
+        renotify_after: timedelta = timedelta(days=7),
+    ) -> bool:
+        """Claim ``alert`` on ``channel`` before delivering it; True when this caller won."""
+        return claims.claim(self.engine, self._insert, alert, channel, holder, now, renotify_after)
+
+    def release_claim(self, alert: Alert, channel: str, holder: str) -> None:
+        """Give the claim up after a failed delivery (the next check tries again)."""
+        claims.release(self.engine, alert, channel, holder)
+
+    # --- the database as a whole ------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        from syncd.store import copying
+
+        return copying.counts(self.engine)
+
+    def schema_version(self) -> str | None:
+        from syncd.store.database import schema_version
+
+        with self.engine.connect() as conn:
+            return schema_version(conn)
 
 
 def open_store(url: str) -> Store:

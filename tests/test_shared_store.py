@@ -1,0 +1,180 @@
+"""Several daemons on one database, at the store (``store_url``: SQLite and PostgreSQL):
+account leases (one holder at a time, expiry, renewal, release, racing threads) and
+alert claims (one winner, release on failure, retaking a dead holder's claim, renotify)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, text
+
+from syncd import schema
+from syncd.errors import SchemaTooNew
+from syncd.model import Alert, AlertKind, Direction
+from syncd.store import Store, open_store
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+TTL = timedelta(seconds=60)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+def test_a_lease_has_one_holder_until_it_expires(store: Store) -> None:
+    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
+    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=59))
+    assert store.acquire_lease("home", "b:2:y", TTL, NOW)  # another account is free
+    assert store.acquire_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=30))  # ours: renewed
+    # renewed at +30s, so it holds until +90s
+    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=89))
+    assert store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=90))
+    [home, work] = store.leases()
+    assert (work.account, work.holder, work.host()) == ("work", "b:2:y", "b")
+    assert work.acquired_at == NOW + timedelta(seconds=90)
+    assert work.expires_at == NOW + timedelta(seconds=150)
+    assert home.holder == "b:2:y"
+    # the old holder cannot renew nor release what it lost
+    assert not store.renew_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=91))
+    assert not store.release_lease("work", "a:1:x")
+    assert store.leases()[1].holder == "b:2:y"
+
+
+def test_renewing_keeps_acquired_at_and_notes_the_poll(store: Store) -> None:
+    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
+    assert store.renew_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=50), polled=True)
+    assert store.acquire_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=100))
+    [lease] = store.leases()
+    assert lease.acquired_at == NOW  # held throughout
+    assert lease.last_poll_at == NOW + timedelta(seconds=50)
+    assert lease.expires_at == NOW + timedelta(seconds=160)
+    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=159))
+
+
+def test_a_released_lease_is_free_at_once(store: Store) -> None:
+    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
+    assert store.release_lease("work", "a:1:x")
+    assert store.leases() == []
+    assert store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=1))
+
+
+def test_racing_for_an_expired_lease_one_wins(store: Store) -> None:
+    assert store.acquire_lease("work", "dead:1:x", TTL, NOW)
+    later = NOW + timedelta(minutes=5)
+    for round_ in range(5):
+        start = threading.Barrier(8)
+        won: list[str] = []
+
+        def race(i: int, at: datetime) -> None:
+            start.wait()
+            if store.acquire_lease("work", f"h{i}:{round_}:r", TTL, at):
+                won.append(f"h{i}")
+
+        at = later + timedelta(minutes=5 * round_)
+        threads = [threading.Thread(target=race, args=(i, at)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(won) == 1, won
+        [lease] = store.leases()
+        assert lease.holder == f"{won[0]}:{round_}:r"
+
+
+def alert(store: Store, basis: datetime = NOW - timedelta(days=100)) -> Alert:
+    store.add_contact("Priya", ["priya@example.org"], None, [], NOW - timedelta(days=200))
+    [facts] = store.contacts()
+    return Alert(AlertKind.LAPSE, facts.id, "Priya", "priya@example.org", Direction.SENT, basis)
+
+
+def test_an_alert_is_claimed_once_per_channel_and_basis(store: Store) -> None:
+    a = alert(store)
+    assert store.claim_alert(a, "default", "a:1:x", NOW)
+    assert not store.claim_alert(a, "default", "b:2:y", NOW)
+    assert not store.claim_alert(a, "default", "a:1:x", NOW)  # not twice by the same daemon
+    assert store.claim_alert(a, "push", "b:2:y", NOW)  # another channel
+    newer = Alert(a.kind, a.contact_id, a.name, a.email, a.direction, NOW - timedelta(days=1))
+    assert store.claim_alert(newer, "default", "b:2:y", NOW)  # another basis: a new alert
+    reply = Alert(AlertKind.REPLY, a.contact_id, a.name, a.email, a.direction, a.basis)
+    assert store.claim_alert(reply, "default", "b:2:y", NOW)
+
+
+def test_a_failed_delivery_releases_the_claim(store: Store) -> None:
+    a = alert(store)
+    assert store.claim_alert(a, "default", "a:1:x", NOW)
+    store.release_claim(a, "default", "b:2:y")  # not b's to release
+    assert not store.claim_alert(a, "default", "b:2:y", NOW)
+    store.release_claim(a, "default", "a:1:x")
+    assert store.claim_alert(a, "default", "b:2:y", NOW + timedelta(seconds=1))
+
+
+def test_a_dead_holders_claim_is_retaken_after_five_minutes_only(store: Store) -> None:
+    a = alert(store)
+    assert store.acquire_lease("work", "alive:1:x", TTL, NOW)
+    assert store.claim_alert(a, "default", "alive:1:x", NOW)
+    soon, later = NOW + timedelta(minutes=4), NOW + timedelta(minutes=6)
+    assert not store.claim_alert(a, "default", "b:2:y", soon)
+    # the holder still renews its lease: its claim stays its own
+    assert store.renew_lease("work", "alive:1:x", timedelta(minutes=10), NOW)
+    assert not store.claim_alert(a, "default", "b:2:y", later)
+    # the holder died: its lease expired; after five minutes the claim is retaken, once
+    far = NOW + timedelta(minutes=11)
+    assert store.claim_alert(a, "default", "b:2:y", far)
+    assert not store.claim_alert(a, "default", "c:3:z", far)
+
+
+def test_a_claim_is_retaken_when_renotify_is_due(store: Store) -> None:
+    a = alert(store)
+    week = timedelta(days=7)
+    assert store.acquire_lease("work", "a:1:x", timedelta(days=30), NOW)  # alive throughout
+    assert store.claim_alert(a, "default", "a:1:x", NOW, renotify_after=week)
+    assert not store.claim_alert(
+        a, "default", "b:2:y", NOW + timedelta(days=6), renotify_after=week
+    )
+    assert store.claim_alert(a, "default", "b:2:y", NOW + week, renotify_after=week)
+    assert not store.claim_alert(a, "default", "a:1:x", NOW + week, renotify_after=week)
+
+
+def test_racing_claims_one_wins(store: Store) -> None:
+    a = alert(store)
+    start = threading.Barrier(8)
+    won: list[int] = []
+
+    def race(i: int) -> None:
+        start.wait()
+        if store.claim_alert(a, "default", f"h{i}:1:r", NOW):
+            won.append(i)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(won) == 1
+
+
+def test_a_schema_newer_than_this_weakties_is_refused(store_url: str) -> None:
+    store = open_store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        conn.execute(
+            insert(schema.sync_state).values(account="a", scope="s", state={}, updated_at=NOW)
+        )
+    store.close()
+    with pytest.raises(SchemaTooNew) as caught:
+        open_store(store_url)
+    message = str(caught.value)
+    assert "9999_future" in message and "newer" in message and "\n" not in message
+    assert ":***@" in message or "sqlite" in message  # the password masked
+    engine = __import__("sqlalchemy").create_engine(store_url)
+    with engine.connect() as conn:  # refused before anything was written
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            "9999_future"
+        )
+    engine.dispose()
