@@ -71,13 +71,17 @@ def test_racing_for_an_expired_lease_one_wins(store: Store) -> None:
         start = threading.Barrier(8)
         won: list[str] = []
 
-        def race(i: int, at: datetime) -> None:
+        def race(
+            i: int, at: datetime, start: threading.Barrier, won: list[str], round_: int
+        ) -> None:
             start.wait()
             if store.acquire_lease("work", f"h{i}:{round_}:r", TTL, at):
                 won.append(f"h{i}")
 
         at = later + timedelta(minutes=5 * round_)
-        threads = [threading.Thread(target=race, args=(i, at)) for i in range(8)]
+        threads = [
+            threading.Thread(target=race, args=(i, at, start, won, round_)) for i in range(8)
+        ]
         for t in threads:
             t.start()
         for t in threads:
