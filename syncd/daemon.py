@@ -1,10 +1,10 @@
 """``weakties daemon``: poll every account on a schedule, check for lapses, tell the user.
 
-* The ``schedule`` library runs one job per account every ``[daemon]
-  poll_interval``; the first polls are staggered over a few seconds so the
+* A small scheduler runs one job per account every ``[daemon]
+  poll_interval`` (counted from the end of its last run, on the clock's
+  monotonic time); the first polls are staggered over a few seconds so the
   accounts are not all fetched at once. Every job is guarded: an exception is
-  logged and the job stays scheduled (``schedule`` does not reschedule a job
-  that raised).
+  logged and the job stays scheduled.
 * An account that fails waits ``poll_interval`` x 2, x 4, ... (at most ``[daemon]
   max_backoff``, default one hour) before it is tried again; the others carry on.
 * After each poll (once every account has been tried since start) the lapses
@@ -16,23 +16,27 @@
   holds a read past the grace period the process exits anyway, which loses no
   stored batch. Exit status 0.
 * systemd hears ``READY=1``, watchdog pings, ``STATUS=`` lines and ``STOPPING=1``.
+* Every reading of time goes through a :class:`syncd.clock.Clock` (the system
+  clock unless one is passed), and connectors are opened through
+  ``syncd.accounts`` unless a ``connect`` is passed: tests drive the loop
+  in-process with a fake clock and the in-memory connector.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-import schedule
-
+from connectors.base import Connector
 from syncd import actions, alerts, engine
+from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
 from syncd.durations import format_duration
 from syncd.notify.base import Notifier
@@ -53,7 +57,7 @@ class Stopping(Exception):
 @dataclass
 class AccountState:
     failures: int = 0
-    retry_at: float = 0.0  # time.monotonic() before which the account is not polled
+    retry_at: float = 0.0  # clock.monotonic() before which the account is not polled
     tried: bool = False
     last_ok: datetime | None = None
 
@@ -61,16 +65,60 @@ class AccountState:
 def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
     """How long an account that failed ``failures`` times in a row waits."""
     cap = max(cap, interval)
-    return min(interval * (2 ** min(failures, 20)), cap)
+    return min(interval * (1 << min(failures, 20)), cap)
+
+
+@dataclass
+class Job:
+    what: str
+    run: Callable[[], None]
+    interval: float  # seconds from the end of one run to the next
+    next_run: float  # on the clock's monotonic time
+
+
+@dataclass
+class Scheduler:
+    """Jobs run every so many seconds, on a clock's monotonic time."""
+
+    clock: Clock
+    jobs: list[Job] = field(default_factory=list)
+
+    def every(self, interval: float, what: str, run: Callable[[], None], first: float) -> Job:
+        """Run ``run`` ``first`` seconds from now, then every ``interval`` seconds."""
+        job = Job(what, run, interval, self.clock.monotonic() + first)
+        self.jobs.append(job)
+        return job
+
+    def run_pending(self) -> None:
+        now = self.clock.monotonic()
+        for job in sorted((j for j in self.jobs if j.next_run <= now), key=lambda j: j.next_run):
+            job.run()
+            job.next_run = self.clock.monotonic() + job.interval
+
+    @property
+    def idle_seconds(self) -> float | None:
+        """Seconds until the next job is due (negative when overdue); None without jobs."""
+        if not self.jobs:
+            return None
+        return min(j.next_run for j in self.jobs) - self.clock.monotonic()
 
 
 class Daemon:
     def __init__(
-        self, store: Store, config: Config, notifier: Notifier, stop: threading.Event | None = None
+        self,
+        store: Store,
+        config: Config,
+        notifier: Notifier,
+        stop: threading.Event | None = None,
+        *,
+        clock: Clock = SYSTEM,
+        connect: Callable[[Account], Connector] | None = None,
+        tick: float = TICK,
     ) -> None:
         self.store, self.config, self.notifier = store, config, notifier
         self.stop = stop or threading.Event()
-        self.scheduler = schedule.Scheduler()
+        self.clock, self.connect, self.tick = clock, connect, tick
+        self.scheduler = Scheduler(clock)
         self.watchdog = Watchdog()
         self.accounts = {a.name: AccountState() for a in config.accounts}
 
@@ -96,11 +144,19 @@ class Daemon:
 
     def poll(self, account: Account) -> None:
         state = self.accounts[account.name]
-        if time.monotonic() < state.retry_at:
+        if self.clock.monotonic() < state.retry_at:
             log.debug("%s: backing off", account.name)
         else:
             try:
-                result = engine.sync_account(self.store, self.config, account, self._progress)
+                result = engine.sync_account(
+                    self.store,
+                    self.config,
+                    account,
+                    self._progress,
+                    connect=self.connect,
+                    clock=self.clock,
+                    tick=self.watchdog.ping,  # fed within a batch too, not only between
+                )
                 error = result.error
             except Stopping:
                 raise
@@ -113,7 +169,7 @@ class Daemon:
                 if state.failures:
                     log.info("%s: syncing again after %d failure(s)", account.name, state.failures)
                 state.failures, state.retry_at = 0, 0.0
-                state.last_ok = datetime.now(UTC)
+                state.last_ok = self.clock.now()
                 level = logging.INFO if result.new else logging.DEBUG
                 log.log(
                     level,
@@ -127,7 +183,7 @@ class Daemon:
                 wait = backoff(
                     state.failures, self.config.daemon.poll_interval, self.config.daemon.max_backoff
                 )
-                state.retry_at = time.monotonic() + wait.total_seconds()
+                state.retry_at = self.clock.monotonic() + wait.total_seconds()
                 log.warning(
                     "%s: %s (failed %d time(s) in a row; next try in %s)",
                     account.name,
@@ -140,7 +196,13 @@ class Daemon:
             self.check_lapses()
 
     def check_lapses(self) -> None:
-        result = alerts.check(self.store, self.config, self.notifier)
+        result = alerts.check(
+            self.store,
+            self.config,
+            self.notifier,
+            now=self.clock.now(),
+            local_now=self.clock.local_now(),
+        )
         if result.failed:
             log.info(
                 "%d alert(s) not delivered; trying again at the next check",
@@ -149,7 +211,7 @@ class Daemon:
 
     def handle_buttons(self) -> None:
         for request in self.notifier.pending_actions():
-            actions.perform(request, self.store, self.notifier, datetime.now(UTC))
+            actions.perform(request, self.store, self.notifier, self.clock.now())
 
     def _status(self) -> None:
         failing = [n for n, s in self.accounts.items() if s.failures]
@@ -165,17 +227,13 @@ class Daemon:
         interval = self.config.daemon.poll_interval.total_seconds()
         count = len(self.config.accounts)
         spread = min(STAGGER, interval)
-        now = datetime.now()
         for i, account in enumerate(self.config.accounts):
-            job = self.scheduler.every(interval).seconds.do(
-                self._guarded(f"poll of {account.name}", lambda a=account: self.poll(a))
-            )
-            job.next_run = now + timedelta(seconds=spread * i / count)
+            what = f"poll of {account.name}"
+            poll = self._guarded(what, functools.partial(self.poll, account))
+            self.scheduler.every(interval, what, poll, first=spread * i / count)
         if not count:  # no account: still tell of lapses (touches, never contacted)
-            job = self.scheduler.every(interval).seconds.do(
-                self._guarded("lapse check", self.check_lapses)
-            )
-            job.next_run = now
+            check = self._guarded("lapse check", self.check_lapses)
+            self.scheduler.every(interval, "lapse check", check, first=0.0)
 
     def run_forever(self) -> None:
         """The worker's loop, until ``stop`` is set."""
@@ -186,7 +244,9 @@ class Daemon:
             guarded_buttons()
             self.watchdog.ping()
             idle = self.scheduler.idle_seconds
-            self.stop.wait(TICK if idle is None else max(0.0, min(idle, TICK)))
+            self.clock.wait(
+                self.stop, self.tick if idle is None else max(0.0, min(idle, self.tick))
+            )
 
 
 def run(store: Store, config: Config, notifier: Notifier) -> int:
@@ -208,8 +268,9 @@ def run(store: Store, config: Config, notifier: Notifier) -> int:
         log.info(
             "started: polling %s every %s", names, format_duration(config.daemon.poll_interval)
         )
-        worker.start()
+        # ready before the worker runs: its first poll already feeds the watchdog
         sd_notify("READY=1", "STATUS=starting the first sync")
+        worker.start()
         while worker.is_alive() and not stop.wait(TICK):
             pass
         if not worker.is_alive() and not stop.is_set():

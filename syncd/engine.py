@@ -5,6 +5,10 @@ through ``syncd.accounts``, runs every record through the rules, and stores
 each batch with the connector's state in one transaction. One account failing
 (wrong password, host down) is reported and the others still sync; batches
 stored before a failure stay stored, and the next pass resumes after them.
+
+A message the rules cannot read (they never raise by design; this is the net
+under them) is skipped, logged with its folder and UID and counted, and its
+batch and cursor are still stored: one message never stops an account.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from connectors.base import ConnectorError
+from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
+from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
+from syncd.model import Interaction
 from syncd.rules import identities, interactions
 from syncd.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.engine")
 
 #: Called after each stored batch: (account name, messages so far, expected total or None).
 Progress = Callable[[str, int, int | None], None]
@@ -31,6 +36,7 @@ class AccountResult:
     account: str
     scanned: int = 0  # messages read from the source this pass
     new: int = 0  # interactions not recorded before
+    skipped: int = 0  # messages the rules could not read (logged with folder and UID)
     error: str | None = None
 
     @property
@@ -39,21 +45,45 @@ class AccountResult:
 
 
 def sync_account(
-    store: Store, config: Config, account: Account, progress: Progress | None = None
+    store: Store,
+    config: Config,
+    account: Account,
+    progress: Progress | None = None,
+    *,
+    connect: Callable[[Account], Connector] | None = None,
+    clock: Clock = SYSTEM,
+    tick: Callable[[], None] | None = None,
 ) -> AccountResult:
-    """Sync one account; never raises for a connector failure (see ``error``)."""
+    """Sync one account; never raises for a connector failure (see ``error``).
+
+    ``connect`` opens the account (default: its type's, ``syncd.accounts``);
+    ``clock`` dates the stored batches; ``tick`` is called before each record
+    goes through the rules (the daemon feeds systemd's watchdog with it, so a
+    long batch never looks like a hang).
+    """
     result = AccountResult(account.name)
     me = identities(config.my_addresses())
     keep_subjects = config.privacy.store_subjects
     try:
-        with open_connector(account) as connector:
+        with (connect or open_connector)(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
-                found = [
-                    i
-                    for record in batch.records
-                    for i in interactions(record, me, keep_subjects=keep_subjects)
-                ]
-                result.new += store.save_batch(account.name, found, batch.state, datetime.now(UTC))
+                found: list[Interaction] = []
+                for record in batch.records:
+                    if tick is not None:
+                        tick()
+                    try:
+                        found.extend(interactions(record, me, keep_subjects=keep_subjects))
+                    except Exception as exc:  # the net under the rules: skip, never stop
+                        result.skipped += 1
+                        log.info(
+                            "account %s: skipped a message the rules could not read "
+                            "(folder %r, UID %s): %s",
+                            account.name,
+                            record.folder,
+                            record.uid or "?",
+                            type(exc).__name__,
+                        )
+                result.new += store.save_batch(account.name, found, batch.state, clock.now())
                 result.scanned += len(batch.records)
                 if progress:
                     progress(account.name, result.scanned, batch.expected_total)
@@ -64,8 +94,17 @@ def sync_account(
 
 
 def sync_all(
-    store: Store, config: Config, only: str | None = None, progress: Progress | None = None
+    store: Store,
+    config: Config,
+    only: str | None = None,
+    progress: Progress | None = None,
+    *,
+    connect: Callable[[Account], Connector] | None = None,
+    clock: Clock = SYSTEM,
 ) -> list[AccountResult]:
     """One pass over every account (or just ``only``)."""
     accounts = [config.account(only)] if only else config.accounts
-    return [sync_account(store, config, account, progress) for account in accounts]
+    return [
+        sync_account(store, config, account, progress, connect=connect, clock=clock)
+        for account in accounts
+    ]

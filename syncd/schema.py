@@ -9,6 +9,13 @@
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
 * ``notified_alerts``: which alert was told about which contact, and when.
+* ``address_summary`` and ``address_names``: per address, what ``suggest``
+  needs from ``interactions`` (counts each way, first and last time, the
+  distinct days, the display names seen), kept up to date by every batch in
+  its own transaction (``syncd.store.summary``).
+* ``store_version``: one counter, bumped in the transaction of every write
+  that changes what the read commands show, so the daemon's lapse check can
+  tell in one query that nothing changed since the last.
 * ``account_leases``: which daemon polls which account, until when (several
   daemons sharing one database poll each account once); ``alert_claims``:
   which daemon is telling an alert (an INSERT only one can win).
@@ -30,6 +37,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -140,13 +148,40 @@ notified_alerts = Table(
     Column("notified_at", UTCDateTime, nullable=False),
 )
 
+address_summary = Table(
+    "address_summary",
+    metadata,
+    Column("address", String(320), primary_key=True),  # normalised, tracked or not
+    Column("sent", Integer, nullable=False),  # distinct messages I sent them
+    Column("received", Integer, nullable=False),  # distinct messages they sent me
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("days", LargeBinary, nullable=False),  # sorted distinct UTC day ordinals, int32 LE
+    Column("conversations", Integer, nullable=False),  # runs of days (syncd.suggest.EPISODE_GAP)
+)
+
+address_names = Table(
+    "address_names",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("name", String(200), primary_key=True),  # a display name seen ('' never stored)
+    Column("count", Integer, nullable=False),  # in how many interactions
+)
+
+store_version = Table(
+    "store_version",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the one row, id 1
+    Column("version", Integer, nullable=False),  # bumped by every write the readers see
+)
+
 # --- several daemons on one database (PostgreSQL) -----------------------------
 
 account_leases = Table(
     "account_leases",
     metadata,
     Column("account", String(200), primary_key=True),
-    Column("holder", Text, nullable=False),  # "hostname:pid:random", one per daemon run
+    Column("holder", Text, nullable=False),  # "hostname:pid", one per daemon process
     Column("expires_at", UTCDateTime, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("last_poll_at", UTCDateTime),

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: the servers the suite starts, and the factories tests build with."""
 
 from __future__ import annotations
 
@@ -10,9 +10,61 @@ from pathlib import Path
 import keyring
 import pytest
 
+from syncd.store import Store
+from tests import factories
 from tests.caldav_servers import DavServer, DavUser, start_radicale, start_xandikos
+from tests.clock import FakeClock
 from tests.dovecot import Dovecot, ImapUser, start_dovecot
 from tests.keyring_backend import FileKeyringForTests
+
+# --- factories ---------------------------------------------------------------
+# Build configs, databases, contacts and their history the same way in every
+# test (tests/factories.py). Each fixture is the factory itself: call it.
+
+
+@pytest.fixture
+def make_config() -> factories.ConfigFactory:
+    """``make_config(notify={...}, accounts=[...])``: a validated Config."""
+    return factories.ConfigFactory()
+
+
+@pytest.fixture
+def make_store(tmp_path: Path) -> Iterator[factories.StoreFactory]:
+    """``make_store()``: a fresh, migrated SQLite database, closed after the test."""
+    stores = factories.StoreFactory(tmp_path)
+    yield stores
+    stores.close_all()
+
+
+@pytest.fixture
+def store(make_store: factories.StoreFactory) -> Store:
+    """One fresh database, for tests that need just one."""
+    return make_store()
+
+
+@pytest.fixture
+def make_contact() -> factories.ContactFactory:
+    """``make_contact(store, "Priya", cadence=..., created=...)``: a tracked contact's facts."""
+    return factories.ContactFactory()
+
+
+@pytest.fixture
+def make_interactions() -> factories.InteractionsFactory:
+    """``make_interactions(store, address, (Direction.SENT, at), ...)``: stored history."""
+    return factories.InteractionsFactory()
+
+
+@pytest.fixture
+def make_facts() -> factories.FactsFactory:
+    """``make_facts(sent=..., received=...)``: ContactFacts without a store."""
+    return factories.FactsFactory()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when waited on (tests/clock.py), at factories.NOW."""
+    return FakeClock()
+
 
 # --- Dovecot ---------------------------------------------------------------
 # One real Dovecot IMAP server (tests/dovecot.py) for the whole session; each
@@ -41,7 +93,7 @@ def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     path = tmp_path / "keyring.json"
     monkeypatch.setenv("WEAKTIES_TEST_KEYRING", str(path))
     previous = keyring.get_keyring()
-    keyring.set_keyring(FileKeyringForTests())
+    keyring.set_keyring(FileKeyringForTests())  # type: ignore[no-untyped-call]
     yield path
     keyring.set_keyring(previous)
 

@@ -1,17 +1,19 @@
 """``weakties check-lapses`` end to end on a real database: the command and log backends,
-telling once, retrying what could not be delivered, quiet hours, config errors."""
+telling once, retrying what could not be delivered, quiet hours (in-process, on the
+fixtures' store), config errors."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from syncd import alerts
-from syncd.config import load
+from syncd.model import Direction
 from syncd.notify.log import LogNotifier
-from syncd.store import open_store
+from syncd.store import Store, open_store
+from tests.factories import DAY, NOW, ConfigFactory, ContactFactory, InteractionsFactory
 from tests.helpers import Env, make_env
 from tests.test_daemon import RECORDER, lines
 
@@ -106,22 +108,22 @@ def test_dry_run_sends_and_records_nothing(tmp_path: Path) -> None:
     assert env.run("check-lapses").stdout.startswith("told (command)")
 
 
-def test_quiet_hours_hold_alerts_until_they_end(tmp_path: Path) -> None:
-    env = command_env(tmp_path, extra='quiet_hours = "22:00-08:00"\n')
-    add_lapsed(env, "Priya", "priya@example.org")
-    config = load(env.config)
-    store = open_store(f"sqlite:///{env.db}")
-    try:
-        now = datetime.now(UTC)
-        night = now.astimezone().replace(hour=23, minute=30)
-        held = alerts.check(store, config, LogNotifier(), now=now, local_now=night)
-        assert held.held and not held.delivered and len(held.alerts) == 1
-        morning = now.astimezone().replace(hour=8, minute=5)
-        told = alerts.check(store, config, LogNotifier(), now=now, local_now=morning)
-        assert len(told.delivered) == 1
-        assert alerts.check(store, config, LogNotifier(), now=now, local_now=morning).alerts == []
-    finally:
-        store.close()
+def test_quiet_hours_hold_alerts_until_they_end(
+    store: Store,
+    make_config: ConfigFactory,
+    make_contact: ContactFactory,
+    make_interactions: InteractionsFactory,
+) -> None:
+    config = make_config(notify={"backend": "log", "quiet_hours": "22:00-08:00"})
+    make_contact(store, "Priya", created=NOW - 400 * DAY)
+    make_interactions(store, "priya@example.org", (Direction.SENT, NOW - 100 * DAY))
+    night = NOW.astimezone(timezone(timedelta(hours=-5))).replace(hour=23, minute=30)
+    held = alerts.check(store, config, LogNotifier(), now=NOW, local_now=night)
+    assert held.held and not held.delivered and len(held.alerts) == 1
+    morning = night.replace(hour=8, minute=5)
+    told = alerts.check(store, config, LogNotifier(), now=NOW, local_now=morning)
+    assert len(told.delivered) == 1 and not told.held
+    assert alerts.check(store, config, LogNotifier(), now=NOW, local_now=morning).alerts == []
 
 
 def test_log_backend(tmp_path: Path) -> None:
@@ -156,30 +158,20 @@ def test_notify_config_errors_are_one_line(tmp_path: Path) -> None:
         assert expected in line, line
 
 
-def test_reply_owed_names_their_subject_and_ends_with_a_reply(tmp_path: Path) -> None:
-    from syncd.model import Direction, Interaction
-
+def test_reply_owed_names_their_subject_and_ends_with_a_reply(
+    tmp_path: Path, make_interactions: InteractionsFactory
+) -> None:
     env = command_env(
         tmp_path, [sys.executable, "-c", RECORDER, str(tmp_path / "told.jsonl"), "{kind}", "{body}"]
     )
     assert env.run("contact", "add", "Priya", "--email", "priya@example.org").exit_code == 0
     store = open_store(f"sqlite:///{env.db}")
     now = datetime.now(UTC)
-
-    def mail(direction: Direction, days: int, key: str) -> Interaction:
-        return Interaction(
-            address="priya@example.org",
-            name="Priya",
-            direction=direction,
-            at=now - timedelta(days=days),
-            folder="INBOX",
-            message_id=key,
-            subject="Dinner <b>next</b> week?",
-            dedupe_key=key,
-        )
-
+    subject = "Dinner <b>next</b> week?"
     try:
-        store.save_batch("mail", [mail(Direction.RECEIVED, 21, "<r1>")], {}, now)
+        make_interactions(
+            store, "priya@example.org", (Direction.RECEIVED, now - 21 * DAY), subject=subject
+        )
         assert env.run("check-lapses").exit_code == 0
         assert lines(tmp_path / "told.jsonl") == [
             [
@@ -187,7 +179,7 @@ def test_reply_owed_names_their_subject_and_ends_with_a_reply(tmp_path: Path) ->
                 "Priya wrote 3 weeks ago and you have not replied: “Dinner <b>next</b> week?”",
             ]
         ]
-        store.save_batch("mail", [mail(Direction.SENT, 1, "<s1>")], {}, now)
+        make_interactions(store, "priya@example.org", (Direction.SENT, now - DAY), subject=subject)
         assert env.run("check-lapses").stdout == "Nobody to tell about.\n"
     finally:
         store.close()

@@ -28,40 +28,40 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 def test_a_lease_has_one_holder_until_it_expires(store: Store) -> None:
-    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
-    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=59))
-    assert store.acquire_lease("home", "b:2:y", TTL, NOW)  # another account is free
-    assert store.acquire_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=30))  # ours: renewed
+    assert store.acquire_lease("work", "a:1", TTL, NOW)
+    assert not store.acquire_lease("work", "b:2", TTL, NOW + timedelta(seconds=59))
+    assert store.acquire_lease("home", "b:2", TTL, NOW)  # another account is free
+    assert store.acquire_lease("work", "a:1", TTL, NOW + timedelta(seconds=30))  # ours: renewed
     # renewed at +30s, so it holds until +90s
-    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=89))
-    assert store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=90))
+    assert not store.acquire_lease("work", "b:2", TTL, NOW + timedelta(seconds=89))
+    assert store.acquire_lease("work", "b:2", TTL, NOW + timedelta(seconds=90))
     [home, work] = store.leases()
-    assert (work.account, work.holder, work.host()) == ("work", "b:2:y", "b")
+    assert (work.account, work.holder, work.host()) == ("work", "b:2", "b")
     assert work.acquired_at == NOW + timedelta(seconds=90)
     assert work.expires_at == NOW + timedelta(seconds=150)
-    assert home.holder == "b:2:y"
+    assert home.holder == "b:2"
     # the old holder cannot renew nor release what it lost
-    assert not store.renew_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=91))
-    assert not store.release_lease("work", "a:1:x")
-    assert store.leases()[1].holder == "b:2:y"
+    assert not store.renew_lease("work", "a:1", TTL, NOW + timedelta(seconds=91))
+    assert not store.release_lease("work", "a:1")
+    assert store.leases()[1].holder == "b:2"
 
 
 def test_renewing_keeps_acquired_at_and_notes_the_poll(store: Store) -> None:
-    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
-    assert store.renew_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=50), polled=True)
-    assert store.acquire_lease("work", "a:1:x", TTL, NOW + timedelta(seconds=100))
+    assert store.acquire_lease("work", "a:1", TTL, NOW)
+    assert store.renew_lease("work", "a:1", TTL, NOW + timedelta(seconds=50), polled=True)
+    assert store.acquire_lease("work", "a:1", TTL, NOW + timedelta(seconds=100))
     [lease] = store.leases()
     assert lease.acquired_at == NOW  # held throughout
     assert lease.last_poll_at == NOW + timedelta(seconds=50)
     assert lease.expires_at == NOW + timedelta(seconds=160)
-    assert not store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=159))
+    assert not store.acquire_lease("work", "b:2", TTL, NOW + timedelta(seconds=159))
 
 
 def test_a_released_lease_is_free_at_once(store: Store) -> None:
-    assert store.acquire_lease("work", "a:1:x", TTL, NOW)
-    assert store.release_lease("work", "a:1:x")
+    assert store.acquire_lease("work", "a:1", TTL, NOW)
+    assert store.release_lease("work", "a:1")
     assert store.leases() == []
-    assert store.acquire_lease("work", "b:2:y", TTL, NOW + timedelta(seconds=1))
+    assert store.acquire_lease("work", "b:2", TTL, NOW + timedelta(seconds=1))
 
 
 def test_racing_for_an_expired_lease_one_wins(store: Store) -> None:
@@ -99,23 +99,23 @@ def alert(store: Store, basis: datetime = NOW - timedelta(days=100)) -> Alert:
 
 def test_an_alert_is_claimed_once_per_channel_and_basis(store: Store) -> None:
     a = alert(store)
-    assert store.claim_alert(a, "default", "a:1:x", NOW)
-    assert not store.claim_alert(a, "default", "b:2:y", NOW)
-    assert not store.claim_alert(a, "default", "a:1:x", NOW)  # not twice by the same daemon
-    assert store.claim_alert(a, "push", "b:2:y", NOW)  # another channel
+    assert store.claim_alert(a, "default", "a:1", NOW)
+    assert not store.claim_alert(a, "default", "b:2", NOW)
+    assert not store.claim_alert(a, "default", "a:1", NOW)  # not twice by the same daemon
+    assert store.claim_alert(a, "push", "b:2", NOW)  # another channel
     newer = Alert(a.kind, a.contact_id, a.name, a.email, a.direction, NOW - timedelta(days=1))
-    assert store.claim_alert(newer, "default", "b:2:y", NOW)  # another basis: a new alert
+    assert store.claim_alert(newer, "default", "b:2", NOW)  # another basis: a new alert
     reply = Alert(AlertKind.REPLY, a.contact_id, a.name, a.email, a.direction, a.basis)
-    assert store.claim_alert(reply, "default", "b:2:y", NOW)
+    assert store.claim_alert(reply, "default", "b:2", NOW)
 
 
 def test_a_failed_delivery_releases_the_claim(store: Store) -> None:
     a = alert(store)
-    assert store.claim_alert(a, "default", "a:1:x", NOW)
-    store.release_claim(a, "default", "b:2:y")  # not b's to release
-    assert not store.claim_alert(a, "default", "b:2:y", NOW)
-    store.release_claim(a, "default", "a:1:x")
-    assert store.claim_alert(a, "default", "b:2:y", NOW + timedelta(seconds=1))
+    assert store.claim_alert(a, "default", "a:1", NOW)
+    store.release_claim(a, "default", "b:2")  # not b's to release
+    assert not store.claim_alert(a, "default", "b:2", NOW)
+    store.release_claim(a, "default", "a:1")
+    assert store.claim_alert(a, "default", "b:2", NOW + timedelta(seconds=1))
 
 
 def test_a_dead_holders_claim_is_retaken_after_five_minutes_only(store: Store) -> None:
@@ -123,26 +123,26 @@ def test_a_dead_holders_claim_is_retaken_after_five_minutes_only(store: Store) -
     assert store.acquire_lease("work", "alive:1:x", TTL, NOW)
     assert store.claim_alert(a, "default", "alive:1:x", NOW)
     soon, later = NOW + timedelta(minutes=4), NOW + timedelta(minutes=6)
-    assert not store.claim_alert(a, "default", "b:2:y", soon)
+    assert not store.claim_alert(a, "default", "b:2", soon)
     # the holder still renews its lease: its claim stays its own
     assert store.renew_lease("work", "alive:1:x", timedelta(minutes=10), NOW)
-    assert not store.claim_alert(a, "default", "b:2:y", later)
+    assert not store.claim_alert(a, "default", "b:2", later)
     # the holder died: its lease expired; after five minutes the claim is retaken, once
     far = NOW + timedelta(minutes=11)
-    assert store.claim_alert(a, "default", "b:2:y", far)
+    assert store.claim_alert(a, "default", "b:2", far)
     assert not store.claim_alert(a, "default", "c:3:z", far)
 
 
 def test_a_claim_is_retaken_when_renotify_is_due(store: Store) -> None:
     a = alert(store)
     week = timedelta(days=7)
-    assert store.acquire_lease("work", "a:1:x", timedelta(days=30), NOW)  # alive throughout
-    assert store.claim_alert(a, "default", "a:1:x", NOW, renotify_after=week)
+    assert store.acquire_lease("work", "a:1", timedelta(days=30), NOW)  # alive throughout
+    assert store.claim_alert(a, "default", "a:1", NOW, renotify_after=week)
     assert not store.claim_alert(
-        a, "default", "b:2:y", NOW + timedelta(days=6), renotify_after=week
+        a, "default", "b:2", NOW + timedelta(days=6), renotify_after=week
     )
-    assert store.claim_alert(a, "default", "b:2:y", NOW + week, renotify_after=week)
-    assert not store.claim_alert(a, "default", "a:1:x", NOW + week, renotify_after=week)
+    assert store.claim_alert(a, "default", "b:2", NOW + week, renotify_after=week)
+    assert not store.claim_alert(a, "default", "a:1", NOW + week, renotify_after=week)
 
 
 def test_racing_claims_one_wins(store: Store) -> None:

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from syncd import suggest
+from connectors.memory import MemoryMailbox, connect
+from syncd import engine, suggest
+from syncd.store import Store
 from tests.dovecot import Dovecot, ImapUser
+from tests.factories import ConfigFactory, ContactFactory, memory_account
 from tests.helpers import imap_account, make_env, message
 
 ME = "me@example.com"
@@ -17,7 +20,9 @@ START = datetime(2023, 1, 10, 9, 0, tzinfo=UTC)
 PRIYA_GAPS = [80, 95, 90, 100, 85, 90, 110, 88]  # days between conversations: median 90
 
 
-def _mailbox(dovecot: Dovecot, user: ImapUser) -> None:
+def _messages() -> tuple[list[tuple[bytes, datetime]], list[tuple[bytes, datetime]]]:
+    """A mailbox's (inbox, sent): Priya's rhythm, Bob once, a newsletter, a no-reply
+    address, my alias, one-way Carol and Erin, tracked Dan."""
     inbox: list[tuple[bytes, datetime]] = []
     sent: list[tuple[bytes, datetime]] = []
     at = START
@@ -130,6 +135,11 @@ def _mailbox(dovecot: Dovecot, user: ImapUser) -> None:
     # Dan is two-way but tracked already.
     inbox.append((message("dan@example.net", ME, date=START, message_id="<d1@x>"), START))
     sent.append((message(ME, "dan@example.net", date=START, message_id="<d2@x>"), START))
+    return inbox, sent
+
+
+def _mailbox(dovecot: Dovecot, user: ImapUser) -> None:
+    inbox, sent = _messages()
     dovecot.bulk_append(user.username, "INBOX", inbox)
     dovecot.bulk_append(user.username, "Sent", sent)
 
@@ -169,6 +179,33 @@ def test_suggest_ranks_two_way_ties_with_their_rhythm(
     [contact] = [c for c in env.json("contact", "list") if c["name"] == "Priya Patel"]
     assert contact["emails"] == ["priya@example.org"] and contact["cadence_days"] == 90
     assert [s["email"] for s in env.json("suggest")] == ["bob@example.net"]
+
+
+def test_ranking_in_process_from_mail_synced_through_the_rules(
+    store: Store, make_config: ConfigFactory, make_contact: ContactFactory
+) -> None:
+    """The same mailbox through the in-memory connector, the engine and the store's
+    aggregation, without a server or the CLI: the same ranking."""
+    box = MemoryMailbox()
+    inbox, sent = _messages()
+    for folder, mail in (("INBOX", inbox), ("Sent", sent)):
+        for raw, at in mail:
+            box.deliver(raw, folder, at)
+    account = memory_account("mail", username=ME)
+    config = make_config(defaults={"cadence": "180d"}, accounts=[account])
+    result = engine.sync_account(store, config, account, connect=lambda a: connect(box))
+    assert result.ok and result.scanned == len(inbox) + len(sent)
+    make_contact(store, "Dan", "dan@example.net")
+    now = START + timedelta(days=900)
+    found = suggest.suggestions(
+        store.correspondents(), [*config.my_addresses(), ALIAS], now, config.defaults.cadence
+    )
+    assert [s.address for s in found] == ["priya@example.org", "bob@example.net"]
+    priya, bob = found
+    assert priya.name == "Priya Patel" and timedelta(days=85) <= priya.cadence <= timedelta(days=95)
+    assert (priya.conversations, priya.sent, priya.received) == (9, 9, 18)
+    assert bob.conversations == 1 and bob.cadence == timedelta(days=180)
+    assert priya.score > bob.score
 
 
 def test_a_taken_name_gets_the_address(

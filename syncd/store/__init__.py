@@ -5,11 +5,19 @@
 * ``sync_writes``: connector state and the atomic, idempotent ``save_batch``
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
-* ``queries``: what the read commands ask;
+* ``queries``: what the read commands ask (plain SQL through a ``Run``);
+* ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
 * ``alert_state``: which alert was told when;
 * ``leases``: which daemon polls which account (several daemons, one database);
 * ``claims``: which daemon tells an alert (each alert told once);
 * ``copying``: everything copied into another, empty database, and the counts.
+
+Reading a SQLite file whose schema is current goes through the standard
+library's ``sqlite3`` (``database.sqlite_reader``) and never imports
+SQLAlchemy, whose engine is opened on the first write; everything else goes
+through the engine. ``contacts()`` is cached against ``store_version``, a
+counter every write bumps in its transaction: a daemon's lapse check after a
+poll that stored nothing costs one one-row query.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -17,27 +25,29 @@ Every write goes through :class:`Store`. Only this package (with
 
 from __future__ import annotations
 
+import os
+import socket
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
 from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
-from syncd.store import claims, leases, sync_writes
-from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine
-from syncd.store.leases import Lease, new_holder
+from syncd.store import queries
+from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
 
-if TYPE_CHECKING:  # the ORM is imported where contacts are managed, not on the sync path
+if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
+
+    from syncd.store.leases import Lease
 
 __all__ = [
     "SCHEMA_HEAD",
     "AlreadyExists",
     "Invalid",
-    "Lease",
     "NotFound",
     "Store",
     "StoreError",
@@ -47,13 +57,38 @@ __all__ = [
 ]
 
 
+def new_holder() -> str:
+    """A lease and claim holder name for this process: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class Store:
     """The open database. Create with :func:`open_store`."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._insert = dialect_insert(engine)
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        url: str | None = None,
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
+        if engine is None and url is None:
+            raise ValueError("Store needs an engine or a URL")
+        self._engine, self._url, self._reader = engine, url, reader
         self._sessions: sessionmaker[Session] | None = None
+        self._cached: tuple[int, list[ContactFacts]] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, opened (and the schema migrated) on first use."""
+        if self._engine is None:
+            assert self._url is not None
+            self._engine = open_engine(self._url)
+        return self._engine
+
+    @property
+    def _insert(self) -> Any:
+        return dialect_insert(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -65,12 +100,44 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A session for a change the read commands see: bumps ``store_version``."""
+        from syncd.store import sync_writes
+
+        with self.session() as s:
+            yield s
+            s.flush()
+            sync_writes.bump_version(s.connection())
+
+    @contextmanager
+    def _read(self) -> Iterator[queries.Run]:
+        """One read transaction, as a :data:`queries.Run`."""
+        if self._reader is not None:
+            conn = self._reader
+            conn.execute("BEGIN")
+            try:
+                yield lambda sql, params: conn.execute(sql, params).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            return
+        from sqlalchemy import text
+
+        with self.engine.connect() as sa_conn, sa_conn.begin():
+            yield lambda sql, params: [tuple(r) for r in sa_conn.execute(text(sql), params)]
+
     def close(self) -> None:
-        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._engine is not None:
+            self._engine.dispose()
 
     # --- sync --------------------------------------------------------------
 
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
+        from syncd.store import sync_writes
+
         return sync_writes.load_state(self.engine, account)
 
     def save_batch(
@@ -81,9 +148,13 @@ class Store:
         now: datetime,
     ) -> int:
         """Store interactions and the connector state together; returns how many were new."""
+        from syncd.store import sync_writes
+
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
 
     def last_synced(self, account: str) -> datetime | None:
+        from syncd.store import sync_writes
+
         return sync_writes.last_synced(self.engine, account)
 
     # --- contacts ----------------------------------------------------------
@@ -98,7 +169,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.add(s, name, emails, cadence, tags, now)
 
     def edit_contact(
@@ -115,7 +186,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.edit(
                 s,
                 name,
@@ -131,14 +202,14 @@ class Store:
     def remove_contact(self, name: str) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             s.delete(contacts.get(s, name))
 
     def add_touch(self, name: str, at: datetime, note: str | None) -> None:
         from syncd import models
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)  # held: the session keeps only weak references
             contact.touches.append(models.Touch(at=at, note=note))
 
@@ -146,7 +217,7 @@ class Store:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)
             contact.snoozed_until = until
             return contact.name
@@ -172,43 +243,57 @@ class Store:
         from syncd.store import contacts
 
         results = []
-        with self.session() as s:
+        with self._writing() as s:
+            named = contacts.by_name_index(s)
             for draft in drafts:
-                results.append(contacts.merge(s, draft, now, tags, cadence, by_name))
+                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, named))
                 s.flush()
         return results
 
     # --- queries -----------------------------------------------------------
 
     def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
-        """Tracked contacts with their last sent / received / touch times."""
-        from syncd.store import queries
+        """Tracked contacts with their last sent / received / touch times.
 
-        with self.session() as s:
-            return queries.contacts(s, names)
+        All of them are cached against ``store_version``: asked again with
+        nothing written since (by any process), only the counter is read."""
+        with self._read() as run:
+            version = int(run("SELECT version FROM store_version", {})[0][0])
+            if names is None and self._cached is not None and self._cached[0] == version:
+                return list(self._cached[1])
+            found = queries.contacts(run, names)
+        if names is None:
+            self._cached = (version, found)
+        return list(found)
 
     def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
         """The stored name, addresses and latest ``limit`` interactions of ``name``."""
-        from syncd.store import queries
+        with self._read() as run:
+            return queries.evidence(run, name, limit)
 
-        with self.session() as s:
-            return queries.evidence(s, name, limit)
+    def correspondents(
+        self, addresses: Sequence[str] | None = None, *, details: bool = True
+    ) -> list[Correspondent]:
+        """Untracked two-way correspondents (all, or those ``addresses``) from the
+        per-address summary; without ``details``, counts only (no days, no names)."""
+        with self._read() as run:
+            return queries.correspondents(run, addresses, details)
 
-    def correspondents(self) -> list[Correspondent]:
-        """Untracked two-way correspondents, aggregated in SQL."""
-        from syncd.store import queries
+    def rebuild_summary(self) -> None:
+        """Recompute the per-address summary from ``interactions`` (after a bulk load
+        that bypassed :meth:`save_batch`)."""
+        from syncd.store import summary, sync_writes
 
-        with self.session() as s:
-            return queries.correspondents(s)
+        with self.engine.begin() as conn:
+            summary.rebuild(conn)
+            sync_writes.bump_version(conn)
 
     # --- alert state -------------------------------------------------------
 
     def told(self) -> dict[tuple[int, str], Told]:
         """What was told last per (contact id, alert kind)."""
-        from syncd.store import alert_state
-
-        with self.session() as s:
-            return alert_state.load(s)
+        with self._read() as run:
+            return queries.told(run)
 
     def record_told(self, alerts: Iterable[Alert], at: datetime) -> None:
         """Remember that these alerts were delivered at ``at`` (one transaction)."""
@@ -221,19 +306,28 @@ class Store:
 
     def acquire_lease(self, account: str, holder: str, ttl: timedelta, now: datetime) -> bool:
         """Take (or renew) the lease on polling ``account``; False while another holds it."""
+        from syncd.store import leases
+
         return leases.acquire(self.engine, self._insert, account, holder, ttl, now)
 
     def renew_lease(
         self, account: str, holder: str, ttl: timedelta, now: datetime, *, polled: bool = False
     ) -> bool:
         """Extend our lease (``polled``: a poll just finished); False if it was taken over."""
+        from syncd.store import leases
+
         return leases.renew(self.engine, account, holder, ttl, now, polled=polled)
 
     def release_lease(self, account: str, holder: str) -> bool:
+        """Give our lease up (a daemon stopping); False if it was not ours any more."""
+        from syncd.store import leases
+
         return leases.release(self.engine, account, holder)
 
     def leases(self) -> list[Lease]:
         """Every account's lease: who polls it, until when."""
+        from syncd.store import leases
+
         return leases.all_leases(self.engine)
 
     def claim_alert(
@@ -246,10 +340,14 @@ class Store:
         renotify_after: timedelta = timedelta(days=7),
     ) -> bool:
         """Claim ``alert`` on ``channel`` before delivering it; True when this caller won."""
+        from syncd.store import claims
+
         return claims.claim(self.engine, self._insert, alert, channel, holder, now, renotify_after)
 
     def release_claim(self, alert: Alert, channel: str, holder: str) -> None:
         """Give the claim up after a failed delivery (the next check tries again)."""
+        from syncd.store import claims
+
         claims.release(self.engine, alert, channel, holder)
 
     # --- the database as a whole ------------------------------------------------
@@ -268,5 +366,11 @@ class Store:
 
 
 def open_store(url: str) -> Store:
-    """Open (creating and migrating as needed) the database at ``url``."""
+    """Open (creating and migrating as needed) the database at ``url``.
+
+    An existing SQLite file at the current schema is opened with ``sqlite3``
+    alone; the engine follows on the first write."""
+    reader = sqlite_reader(url)
+    if reader is not None:
+        return Store(url=url, reader=reader)
     return Store(open_engine(url))

@@ -1,13 +1,15 @@
 """Moving up: copy everything into another, empty database, and count rows.
 
-:func:`copy` reads every table of the user's data (contacts, their emails
-and tags, touches, interactions, sync cursors, the told-state) from one
-database and writes it into another that must be empty, keeping the ids
+:func:`copy` reads every table of ``schema.metadata`` (contacts, their
+emails and tags, touches, interactions, sync cursors, the told-state and the
+alert claims, the per-address summary, the change counter) from one database
+and writes it into another that must be empty, keeping the ids
 (PostgreSQL's sequences are moved past them). It writes in batches, in one
 transaction on the target: the counts are compared before it commits, so a
 failure or a mismatch leaves the target as empty as it was. The source is
-only read. Leases and alert claims are not copied: they belong to the
-daemons running now.
+only read. Leases are not copied: they belong to the daemons running now
+against the old database. ``store_version``'s one row, which the target's
+migration already wrote, is overwritten with the source's.
 """
 
 from __future__ import annotations
@@ -15,23 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 
 from syncd import schema
 from syncd.errors import Invalid, Unavailable
 
-#: In foreign-key order; what ``db copy`` moves.
-COPIED: tuple[Table, ...] = (
-    schema.contacts,
-    schema.contact_emails,
-    schema.contact_tags,
-    schema.touches,
-    schema.interactions,
-    schema.sync_state,
-    schema.notified_alerts,
-)
-#: Every table ``db status`` counts.
-COUNTED: tuple[Table, ...] = (*COPIED, schema.account_leases, schema.alert_claims)
+#: Every table ``db status`` counts, in foreign-key order.
+COUNTED: tuple[Table, ...] = tuple(schema.metadata.sorted_tables)
+#: What ``db copy`` moves: everything but the running daemons' leases.
+COPIED: tuple[Table, ...] = tuple(t for t in COUNTED if t is not schema.account_leases)
+#: Rows a fresh schema holds already (migrations seed them); not "data".
+_SEEDED = {schema.store_version.name}
 BATCH = 5000
 
 #: Called after each written batch: (table, rows so far, rows in the table).
@@ -55,7 +51,9 @@ def copy(source: Engine, target: Engine, progress: Progress | None = None) -> di
     """Copy :data:`COPIED` from ``source`` into the empty ``target``; the counts copied."""
     with target.connect() as conn:
         filled = [
-            t.name for t in COUNTED if conn.execute(select(1).select_from(t).limit(1)).first()
+            t.name
+            for t in COUNTED
+            if t.name not in _SEEDED and conn.execute(select(1).select_from(t).limit(1)).first()
         ]
     if filled:
         raise Invalid(
@@ -65,6 +63,8 @@ def copy(source: Engine, target: Engine, progress: Progress | None = None) -> di
     copied: dict[str, int] = {}
     with source.connect() as src, target.begin() as dst:
         for table in COPIED:
+            if table.name in _SEEDED:
+                dst.execute(delete(table))
             total = _count(src, table)
             done = 0
             rows = src.execution_options(stream_results=True, yield_per=BATCH).execute(

@@ -2,7 +2,7 @@
 
 Several daemons (one per machine) may share one database. Each account is
 polled by the daemon that holds its lease: a row naming the holder
-(``hostname:pid:random``, one per daemon run) and when the lease expires.
+(``hostname:pid``, one per daemon process) and when the lease expires.
 
 * :func:`acquire` is one statement, atomic on SQLite and PostgreSQL:
   ``INSERT ... ON CONFLICT (account) DO UPDATE ... WHERE`` the lease is ours
@@ -21,9 +21,6 @@ intervals leaves room for a few seconds of skew.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,13 +42,8 @@ class Lease:
     last_poll_at: datetime | None
 
     def host(self) -> str:
-        """The machine of the holder (``hostname:pid:random``)."""
-        return self.holder.rsplit(":", 2)[0]
-
-
-def new_holder() -> str:
-    """A holder name for this process: ``hostname:pid:random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """The machine of the holder (``hostname:pid``)."""
+        return self.holder.rsplit(":", 1)[0]
 
 
 def acquire(

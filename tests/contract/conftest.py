@@ -4,7 +4,8 @@ Each is a :class:`Mailbox`: ``deliver`` puts a raw message where a mail client
 would file it ("inbox", "sent", "drafts", "junk", "trash", "archive"), and
 ``open`` returns a logged-in connector. The IMAP one is a real Dovecot
 (``tests/dovecot.py``); the Gmail one is the Gmail API stand-in
-(``tests/gmail_standin.py``) driven by the real google-api-python-client.
+(``tests/gmail_standin.py``) driven by the real google-api-python-client; the
+memory one is ``connectors/memory.py``, no server at all.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import pytest
 
-from connectors import gmail, imap
+from connectors import gmail, imap, memory
 from connectors.base import Connector
 from connectors.pacing import Backoff, TokenBucket
 from tests.dovecot import Dovecot, ImapUser
@@ -32,6 +33,7 @@ _IMAP_FOLDERS = {
     "trash": "Trash",
     "archive": "Archive",
 }
+_MEMORY_FOLDERS = _IMAP_FOLDERS
 _GMAIL_LABELS = {
     "inbox": ["INBOX", "UNREAD"],
     "sent": ["SENT"],
@@ -96,6 +98,24 @@ class GmailMailbox:
         self.token = token_json
 
 
+class MemoryMailbox:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.mailbox = memory.MemoryMailbox()
+
+    def deliver(self, raw: bytes, where: str, at: datetime) -> None:
+        self.mailbox.deliver(raw, _MEMORY_FOLDERS[where], at)
+
+    def open(self) -> Connector:
+        return memory.connect(self.mailbox, memory.MemorySettings(username=ME, batch_size=25))
+
+
+@pytest.fixture
+def memory_mailbox() -> MemoryMailbox:
+    return MemoryMailbox()
+
+
 @pytest.fixture
 def gmail_mailbox() -> Iterator[GmailMailbox]:
     with GmailStandin(ME) as standin:
@@ -107,7 +127,7 @@ def imap_mailbox(dovecot: Dovecot, imap_user: ImapUser) -> ImapMailbox:
     return ImapMailbox(dovecot, imap_user)
 
 
-@pytest.fixture(params=["imap", "gmail"])
+@pytest.fixture(params=["imap", "gmail", "memory"])
 def mailbox(request: pytest.FixtureRequest) -> Mailbox:
     """Each connector in turn: every contract test runs once per connector."""
-    return request.getfixturevalue(f"{request.param}_mailbox")
+    return cast(Mailbox, request.getfixturevalue(f"{request.param}_mailbox"))

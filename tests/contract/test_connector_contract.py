@@ -1,9 +1,9 @@
 """The contract every connector keeps, run against each one (the vdirsyncer way).
 
 One test class, parametrised over the ``mailbox`` fixture (tests/contract/
-conftest.py): the IMAP connector on a real Dovecot and the Gmail connector on
-the Gmail API stand-in. A new connector adds a fixture there and must pass
-all of it.
+conftest.py): the IMAP connector on a real Dovecot, the Gmail connector on
+the Gmail API stand-in, and the in-memory connector. A new connector adds a
+fixture there and must pass all of it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """shared database: account leases and alert claims (several daemons, one database)
 
-Revision ID: 0003s
-Revises: 0002
+Revision ID: 0006shr
+Revises: 0003r
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import syncd.schema
 
-revision = "0003s"
-down_revision = "0002"
+revision = "0006shr"
+down_revision = "0003r"
 branch_labels = None
 depends_on = None
 
