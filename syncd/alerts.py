@@ -4,6 +4,10 @@ Used by ``weakties check-lapses`` and after every poll of the daemon. An
 alert is recorded as told only once its notification was delivered; one that
 could not be (no desktop session, a failing command) is written to the log
 instead and tried again at the next check.
+
+Several daemons may share one database: each alert is claimed in it
+(``Store.claim_alert``, an INSERT only one can win) before it is delivered,
+and the claim is released when delivery fails, so each lapse is told once.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from datetime import UTC, datetime
 from syncd import lapses
 from syncd.config import Config
 from syncd.errors import NotFound
-from syncd.model import Alert, AlertKind
+from syncd.model import Alert, AlertKind, Told
 from syncd.notify.base import Notification, Notifier
 from syncd.notify.log import log_notification
 from syncd.notify.wording import compose
-from syncd.store import Store
+from syncd.store import Store, new_holder
 
 log = logging.getLogger("weakties.alerts")
 
@@ -45,6 +49,21 @@ def _with_subject(store: Store, alert: Alert) -> Alert:
     return alert
 
 
+CHANNEL = "default"  # the claim's channel (one delivery per check)
+
+
+def _claim(
+    store: Store, alerts: list[Alert], told: dict[tuple[int, str], Told], holder: str, now: datetime
+) -> list[Alert]:
+    """The alerts this caller won the claim on (the others are another daemon's)."""
+
+    def told_at(a: Alert) -> datetime | None:
+        last = told.get((a.contact_id, a.kind))
+        return last.at if last is not None and last.basis == a.basis else None
+
+    return [a for a in alerts if store.claim_alert(a, CHANNEL, holder, now, told_at=told_at(a))]
+
+
 def check(
     store: Store,
     config: Config,
@@ -53,11 +72,13 @@ def check(
     now: datetime | None = None,
     local_now: datetime | None = None,
     dry_run: bool = False,
+    holder: str | None = None,
 ) -> CheckResult:
     """Tell what is due now; ``dry_run`` decides and composes but sends and records nothing."""
     now = now or datetime.now(UTC)
     local_now = local_now or now.astimezone()
-    alerts = lapses.due_alerts(store.contacts(), config, now, store.told())
+    told = store.told()
+    alerts = lapses.due_alerts(store.contacts(), config, now, told)
     result = CheckResult(alerts=alerts)
     if not alerts:
         return result
@@ -69,15 +90,21 @@ def check(
         )
         result.held = True
         return result
-    notification = compose([_with_subject(store, a) for a in alerts], now)
     if dry_run:
-        result.delivered.append(notification)
+        result.delivered.append(compose([_with_subject(store, a) for a in alerts], now))
         return result
+    holder = holder or new_holder()
+    result.alerts = alerts = _claim(store, alerts, told, holder, now)
+    if not alerts:  # another daemon is telling them
+        return result
+    notification = compose([_with_subject(store, a) for a in alerts], now)
     if notifier.deliver(notification):
         store.record_told(alerts, now)
         log.info("told: %s", notification.summary)
         result.delivered.append(notification)
     else:
+        for alert in alerts:
+            store.release_claim(alert, CHANNEL, holder)
         log_notification(notification, logging.WARNING)
         result.failed.append(notification)
     return result

@@ -133,16 +133,18 @@ def test_a_dead_holders_claim_is_retaken_after_five_minutes_only(store: Store) -
     assert not store.claim_alert(a, "default", "c:3:z", far)
 
 
-def test_a_claim_is_retaken_when_renotify_is_due(store: Store) -> None:
+def test_a_claim_is_retaken_once_its_telling_is_known(store: Store) -> None:
+    """Renotify (or a snooze ending): lapses decides to tell again, knowing the
+    last telling; a daemon whose told-state predates the claim still loses."""
     a = alert(store)
-    week = timedelta(days=7)
     assert store.acquire_lease("work", "a:1", timedelta(days=30), NOW)  # alive throughout
-    assert store.claim_alert(a, "default", "a:1", NOW, renotify_after=week)
-    assert not store.claim_alert(
-        a, "default", "b:2", NOW + timedelta(days=6), renotify_after=week
-    )
-    assert store.claim_alert(a, "default", "b:2", NOW + week, renotify_after=week)
-    assert not store.claim_alert(a, "default", "a:1", NOW + week, renotify_after=week)
+    assert store.claim_alert(a, "default", "a:1", NOW)
+    week = NOW + timedelta(days=7)
+    assert not store.claim_alert(a, "default", "b:2", week)  # b never saw it told
+    earlier = NOW - timedelta(days=14)  # b saw an older telling only
+    assert not store.claim_alert(a, "default", "b:2", week, told_at=earlier)
+    assert store.claim_alert(a, "default", "b:2", week, told_at=NOW)  # told at NOW, recorded
+    assert not store.claim_alert(a, "default", "a:1", week, told_at=NOW)  # b's claim is newer
 
 
 def test_racing_claims_one_wins(store: Store) -> None:

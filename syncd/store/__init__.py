@@ -337,12 +337,14 @@ class Store:
         holder: str,
         now: datetime,
         *,
-        renotify_after: timedelta = timedelta(days=7),
+        told_at: datetime | None = None,
     ) -> bool:
-        """Claim ``alert`` on ``channel`` before delivering it; True when this caller won."""
+        """Claim ``alert`` on ``channel`` before delivering it; True when this caller won.
+        ``told_at``: when the caller's told-state says it was last told (a claim no
+        later than that is over and may be taken)."""
         from syncd.store import claims
 
-        return claims.claim(self.engine, self._insert, alert, channel, holder, now, renotify_after)
+        return claims.claim(self.engine, self._insert, alert, channel, holder, now, told_at)
 
     def release_claim(self, alert: Alert, channel: str, holder: str) -> None:
         """Give the claim up after a failed delivery (the next check tries again)."""

@@ -9,8 +9,11 @@ one stays, so a daemon that read the told-state a moment too early loses.
 A claim that exists may be taken over (one ``UPDATE ... WHERE``, which again
 only one daemon can win) when
 
-* it is older than ``renotify_after``: the alert was told long enough ago
-  that ``syncd.lapses`` may tell it again, or
+* the caller knows it was told (``told_at``, from the told-state it read,
+  no earlier than the claim): that claim's telling is over and recorded, and
+  ``syncd.lapses`` has decided to tell the alert again (``renotify_after``
+  passed, or a snooze ended). A daemon whose told-state predates the claim
+  loses, as it should; or
 * it is older than :data:`STALE` (five minutes) and its holder holds no live
   lease any more: a daemon died between claiming and delivering (or
   recording). The rare cost of this choice is a second notification when a
@@ -51,9 +54,10 @@ def claim(
     channel: str,
     holder: str,
     now: datetime,
-    renotify_after: timedelta,
+    told_at: datetime | None,
 ) -> bool:
-    """Claim ``alert`` on ``channel`` for ``holder``; True when this caller won it."""
+    """Claim ``alert`` on ``channel`` for ``holder``; True when this caller won it.
+    ``told_at``: when the caller's told-state says this alert was last told."""
     stmt = (
         insert(_table)
         .values(
@@ -77,8 +81,8 @@ def claim(
         .where(
             _key(alert, channel),
             or_(
-                _table.c.claimed_at <= now - renotify_after,
                 and_(_table.c.claimed_at <= now - STALE, ~holder_alive),
+                *([_table.c.claimed_at <= told_at] if told_at is not None else []),
             ),
         )
         .values(holder=holder, claimed_at=now)
