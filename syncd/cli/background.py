@@ -113,7 +113,7 @@ def service_install(app: App, start: bool) -> None:
 @service.command("status")
 @pass_app
 def service_status(app: App) -> None:
-    """Whether the daemon runs, and when each account last synced."""
+    """Whether the daemon runs, when each account last synced, which machine polls it."""
     from syncd import service as service_mod
 
     now = datetime.now(UTC)
@@ -124,9 +124,15 @@ def service_status(app: App) -> None:
         if state.detail
         else f"daemon: {state.state}{pid}"
     )
+    leases = {lease.account: lease for lease in app.store.leases() if lease.expires_at > now}
     for account in app.config.accounts:
+        lease = leases.get(account.name)
+        poller = (
+            f"; polled by {lease.host()} (pid {lease.holder.rsplit(':', 1)[1]})" if lease else ""
+        )
         click.echo(
-            f"{account.name}: last synced {output.ago(app.store.last_synced(account.name), now)}"
+            f"{account.name}: last synced "
+            f"{output.ago(app.store.last_synced(account.name), now)}{poller}"
         )
     if state.state != "active":
         raise SystemExit(NotRunning.exit_code)  # the lines above say why

@@ -34,15 +34,22 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
-from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
+from syncd.model import (
+    Alert,
+    ContactFacts,
+    Correspondent,
+    Draft,
+    Interaction,
+    Lease,
+    Merged,
+    Told,
+)
 from syncd.store import queries
 from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
 
 if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
-
-    from syncd.store.leases import Lease
 
 __all__ = [
     "SCHEMA_HEAD",
@@ -326,9 +333,8 @@ class Store:
 
     def leases(self) -> list[Lease]:
         """Every account's lease: who polls it, until when."""
-        from syncd.store import leases
-
-        return leases.all_leases(self.engine)
+        with self._read() as run:
+            return queries.leases(run)
 
     def claim_alert(
         self,

@@ -14,6 +14,8 @@ polled by the daemon that holds its lease: a row naming the holder
 * :func:`release` gives it up (a daemon stopping); a daemon that dies simply
   stops renewing, and the lease expires.
 
+Reading the leases (``service status``) is ``syncd.store.queries.leases``.
+
 Times come from the caller's clock: the machines sharing a database must
 keep their clocks in step (NTP); a lease's time to live of two poll
 intervals leaves room for a few seconds of skew.
@@ -22,28 +24,14 @@ intervals leaves room for a few seconds of skew.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, select, update
+from sqlalchemy import Engine, case, delete, update
 
 from syncd import schema
 
 _table = schema.account_leases
-
-
-@dataclass(frozen=True)
-class Lease:
-    account: str
-    holder: str
-    expires_at: datetime
-    acquired_at: datetime
-    last_poll_at: datetime | None
-
-    def host(self) -> str:
-        """The machine of the holder (``hostname:pid``)."""
-        return self.holder.rsplit(":", 1)[0]
 
 
 def acquire(
@@ -101,9 +89,3 @@ def release(engine: Engine, account: str, holder: str) -> bool:
     stmt = delete(_table).where(_table.c.account == account, _table.c.holder == holder)
     with engine.begin() as conn:
         return bool(conn.execute(stmt).rowcount == 1)
-
-
-def all_leases(engine: Engine) -> list[Lease]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(_table).order_by(_table.c.account))
-        return [Lease(**row._asdict()) for row in rows]

@@ -16,6 +16,7 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
   entry beside them.
 * ``evidence``: that contact's rows only.
 * ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``).
+* ``leases``: which daemon polls which account (``service status``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from syncd.errors import NotFound
-from syncd.model import ContactFacts, Correspondent, Told
+from syncd.model import ContactFacts, Correspondent, Lease, Told
 
 #: Run one statement (``:name`` parameters) and return its rows as tuples.
 Run = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
@@ -224,6 +225,18 @@ def told(run: Run) -> dict[tuple[int, str], Told]:
             "SELECT contact_id, kind, basis, notified_at FROM notified_alerts", {}
         )
     }
+
+
+def leases(run: Run) -> list[Lease]:
+    """Every account's lease: which daemon polls it, until when."""
+    return [
+        Lease(account, holder, aware(expires), aware(acquired), _maybe(polled))
+        for account, holder, expires, acquired, polled in run(
+            "SELECT account, holder, expires_at, acquired_at, last_poll_at "
+            "FROM account_leases ORDER BY account",
+            {},
+        )
+    ]
 
 
 def correspondents(
