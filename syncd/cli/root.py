@@ -49,6 +49,7 @@ COMMANDS: dict[str, str] = {
     "daemon": "background",
     "check-lapses": "background",
     "service": "background",
+    "db": "database",
 }
 
 

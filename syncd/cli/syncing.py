@@ -10,7 +10,7 @@ from syncd.cli.root import (
     pass_app,
     progress_bar,
 )
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, UsageError
 
 
 @main.command()
@@ -43,7 +43,12 @@ def sync(app: App, once: bool, only: str | None) -> None:
 
 
 @main.command()
-@click.argument("account")
+@click.argument("account", required=False)
+@click.option(
+    "--database",
+    is_flag=True,
+    help="Store the PostgreSQL password of [database] url in the keyring instead.",
+)
 @click.option(
     "--no-browser",
     is_flag=True,
@@ -57,8 +62,17 @@ def sync(app: App, once: bool, only: str | None) -> None:
     help="Gmail: loopback port for Google's redirect (0 = any free port).",
 )
 @pass_app
-def auth(app: App, account: str, no_browser: bool, port: int) -> None:
-    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
+def auth(app: App, account: str | None, database: bool, no_browser: bool, port: int) -> None:
+    """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail
+    (--database: the shared database's password)."""
+    if database == (account is not None):
+        raise UsageError("name an ACCOUNT, or give --database (not both)")
+    if database:
+        from syncd.cli.database import store_password
+
+        store_password(app)
+        return
+    assert account is not None
     from syncd import secrets
     from syncd.accounts import authorize_gmail, check_login
 

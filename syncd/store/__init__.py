@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -365,6 +365,15 @@ class Store:
         from syncd.store import copying
 
         return copying.counts(self.engine)
+
+    def copy_into(
+        self, target: Store, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Copy everything into ``target``, which must be empty; the rows copied per
+        table (counts checked before the target commits; this database only read)."""
+        from syncd.store import copying
+
+        return copying.copy(self.engine, target.engine, progress)
 
     def schema_version(self) -> str | None:
         from syncd.store.database import schema_version

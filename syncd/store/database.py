@@ -185,6 +185,37 @@ def with_keyring_password(url: URL) -> URL:
     return url if secret is None else url.set(password=secret)
 
 
+def check_password(url: str, password: str) -> str:
+    """Log in to the PostgreSQL server of ``url`` with ``password`` (nothing is
+    written); its keyring entry (:func:`keyring_key`) when that works, else
+    :class:`Unavailable` in one line."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syncd import dburl
+
+    try:
+        parsed = dburl.parse(url)
+        dburl.check_driver(parsed)
+    except dburl.DatabaseURLError as exc:
+        raise Unavailable(str(exc)) from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.username:
+        raise Unavailable(
+            f"database {dburl.mask(parsed)}: a password is kept only for a PostgreSQL URL "
+            'naming a user ([database] url = "postgresql://USER@HOST/DB")'
+        )
+    engine = create_engine(parsed.set(password=password), connect_args={"connect_timeout": 15})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise Unavailable(f"database {dburl.mask(parsed)}: {reason}") from None
+    finally:
+        engine.dispose()
+    return keyring_key(parsed)
+
+
 def open_engine(url: str) -> Engine:
     """The engine for ``url``, its schema created or upgraded; :class:`Unavailable` if not."""
     from sqlalchemy import create_engine, event
