@@ -185,6 +185,13 @@ def with_keyring_password(url: URL) -> URL:
     return url if secret is None else url.set(password=secret)
 
 
+def _one_line(exc: Exception) -> str:
+    """The driver's message in one line; an attempt repeated (psycopg tries TLS, then
+    plain) said once."""
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return " ".join(" ".join(dict.fromkeys(line.strip() for line in lines if line.strip())).split())
+
+
 def check_password(url: str, password: str) -> str:
     """Log in to the PostgreSQL server of ``url`` with ``password`` (nothing is
     written); its keyring entry (:func:`keyring_key`) when that works, else
@@ -209,7 +216,7 @@ def check_password(url: str, password: str) -> str:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        reason = _one_line(exc)
         raise Unavailable(f"database {dburl.mask(parsed)}: {reason}") from None
     finally:
         engine.dispose()
@@ -244,7 +251,7 @@ def open_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         _migrate(engine, dburl.mask(parsed))
     except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # one line
+        reason = _one_line(exc)
         raise Unavailable(
             f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
         ) from None
