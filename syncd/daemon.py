@@ -7,7 +7,8 @@
   logged and the job stays scheduled.
 * An account that fails waits ``poll_interval`` x 2, x 4, ... (at most ``[daemon]
   max_backoff``, default one hour) before it is tried again; the others carry on.
-* After each poll (once every account has been tried since start) the lapses
+* After each poll (once every account has been tried since start, by this
+  daemon or, for an account another daemon polls, by that one) the lapses
   are checked (``syncd.alerts``); buttons pressed on notifications are handled
   within a second.
 * The work runs in one worker thread; the main thread only waits for SIGTERM
@@ -157,6 +158,8 @@ class Daemon:
         if self.held.pop(account, None) is not None:
             log.warning("%s: another daemon took the lease over", account)
         lease = next((x for x in self.store.leases() if x.account == account), None)
+        if lease is not None and lease.last_poll_at is not None:
+            self.accounts[account].tried = True  # its poller stored a whole poll of it
         job = self.jobs.get(account)
         if lease is not None and job is not None:  # try again when it would expire
             left = (lease.expires_at - self.clock.now()).total_seconds()
@@ -216,7 +219,6 @@ class Daemon:
             log.debug("%s: backing off", account.name)
         elif not self._take_lease(account.name):
             log.debug("%s: polled by another daemon", account.name)
-            state.tried = True
         else:
             try:
                 result = engine.sync_account(
