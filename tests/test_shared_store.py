@@ -184,3 +184,25 @@ def test_a_schema_newer_than_this_weakties_is_refused(store_url: str) -> None:
             "9999_future"
         )
     engine.dispose()
+
+
+def test_a_current_database_is_read_without_sqlalchemy_and_reads_the_same(
+    store_url: str,
+) -> None:
+    """An up-to-date database opens a plain driver connection for the read commands
+    (sqlite3, or psycopg on PostgreSQL), which answers as the engine does."""
+    writer = open_store(store_url)
+    writer.add_contact("Priya", ["priya@example.org"], timedelta(days=30), ["mentors"], NOW)
+    writer.record_told(
+        [Alert(AlertKind.LAPSE, 1, "Priya", "priya@example.org", Direction.SENT, NOW)], NOW
+    )
+    assert writer.acquire_lease("work", "a:1", TTL, NOW)
+    by_engine = (writer.contacts(), writer.told(), writer.leases())
+    writer.close()
+    reader = open_store(store_url)
+    try:
+        assert reader._reader is not None and reader._engine is None
+        assert (reader.contacts(), reader.told(), reader.leases()) == by_engine
+        assert reader.contacts(["PRIYA"])[0].tags == ["mentors"]
+    finally:
+        reader.close()

@@ -45,7 +45,14 @@ from syncd.model import (
     Told,
 )
 from syncd.store import queries
-from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
+from syncd.store.database import (
+    SCHEMA_HEAD,
+    PostgresReader,
+    dialect_insert,
+    open_engine,
+    postgres_reader,
+    sqlite_reader,
+)
 
 if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
     from sqlalchemy import Engine
@@ -77,7 +84,7 @@ class Store:
         engine: Engine | None = None,
         *,
         url: str | None = None,
-        reader: sqlite3.Connection | None = None,
+        reader: sqlite3.Connection | PostgresReader | None = None,
     ) -> None:
         if engine is None and url is None:
             raise ValueError("Store needs an engine or a URL")
@@ -387,7 +394,7 @@ def open_store(url: str) -> Store:
 
     An existing SQLite file at the current schema is opened with ``sqlite3``
     alone; the engine follows on the first write."""
-    reader = sqlite_reader(url)
+    reader: sqlite3.Connection | PostgresReader | None = sqlite_reader(url) or postgres_reader(url)
     if reader is not None:
         return Store(url=url, reader=reader)
     return Store(open_engine(url))

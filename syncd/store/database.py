@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -322,3 +323,64 @@ def sqlite_reader(url: str) -> sqlite3.Connection | None:
         conn.close()
         return None
     return conn
+
+
+class PostgresReader:
+    """A psycopg connection that takes the queries' ``:name`` parameters, for the
+    read commands on PostgreSQL: like :func:`sqlite_reader`, no SQLAlchemy."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        if params:
+            sql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+        return self.conn.execute(sql, params or None)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def postgres_reader(url: str) -> PostgresReader | None:
+    """A psycopg connection to the PostgreSQL database ``url`` names, when the
+    driver is installed, the URL or libpq (``PGPASSWORD``, ``.pgpass``) has
+    its password, and the schema is at :data:`SCHEMA_HEAD`; None otherwise
+    (the caller then opens the engine, which migrates, takes the keyring's
+    password, or says in one line what is wrong)."""
+    from urllib.parse import unquote, urlsplit
+
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme not in ("postgresql", "postgresql+psycopg", "postgres"):
+        return None
+    parts = urlsplit(f"postgresql://{rest}")
+    if parts.password is None and parts.username:
+        wanted = _Wanted(
+            parts.hostname, parts.port, unquote(parts.path.lstrip("/")), unquote(parts.username)
+        )
+        if not _pgpass_has(wanted):  # type: ignore[arg-type]
+            return None  # the keyring's password: the engine's path
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    try:
+        conn = psycopg.connect(f"postgresql://{rest}", autocommit=True, connect_timeout=15)
+    except psycopg.Error:
+        return None
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except psycopg.Error:
+        conn.close()
+        return None
+    if row is None or row[0] != SCHEMA_HEAD:
+        conn.close()
+        return None
+    return PostgresReader(conn)
+
+
+class _Wanted:
+    """What :func:`_pgpass_has` reads of a URL, parsed without SQLAlchemy."""
+
+    def __init__(self, host: str | None, port: int | None, database: str, username: str) -> None:
+        self.host, self.port, self.database, self.username = host, port, database, username
