@@ -160,6 +160,10 @@ def test_auth_database_keeps_the_checked_password_in_the_keyring(
     assert weakties("status").exit_code == 0
     both = weakties("auth", "mail", "--database")
     assert both.exit_code == 2 and "not both" in both.stderr
+    env.config.write_text(env.config.read_text().replace(bare, f"sqlite:///{tmp_path}/x.db"))
+    lite = weakties("auth", "--database", input="never-asked\n")
+    line = one_line_error(lite)  # said before any prompt
+    assert "only for a PostgreSQL URL" in line
 
 
 def free_port() -> int:

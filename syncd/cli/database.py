@@ -87,6 +87,7 @@ def store_password(app: App) -> None:
     from syncd.store.database import check_password
 
     url = app.config.database_url
+    check_password(url, None)  # not a PostgreSQL URL naming a user: said before asking
     secrets.ensure_keyring()
     password = click.prompt(f"Password for {dburl.mask(url)}", hide_input=True, err=True)
     key = check_password(url, password)

@@ -218,10 +218,11 @@ def _one_line(exc: Exception) -> str:
     return " ".join(" ".join(dict.fromkeys(line.strip() for line in lines if line.strip())).split())
 
 
-def check_password(url: str, password: str) -> str:
+def check_password(url: str, password: str | None) -> str:
     """Log in to the PostgreSQL server of ``url`` with ``password`` (nothing is
     written); its keyring entry (:func:`keyring_key`) when that works, else
-    :class:`Unavailable` in one line."""
+    :class:`Unavailable` in one line. Without ``password``, only check that the
+    URL is one a password can be kept for."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -237,6 +238,8 @@ def check_password(url: str, password: str) -> str:
             f"database {dburl.mask(parsed)}: a password is kept only for a PostgreSQL URL "
             'naming a user ([database] url = "postgresql://USER@HOST/DB")'
         )
+    if password is None:
+        return keyring_key(parsed)
     engine = create_engine(parsed.set(password=password), connect_args={"connect_timeout": 15})
     try:
         with engine.connect() as conn:
