@@ -18,6 +18,11 @@ Used by ``weakties check-lapses`` and after every poll of the daemon.
 :func:`plan` decides per channel, :func:`tell_channel` does one channel's
 part, and :func:`deliver_on` is the single place where one channel delivers
 one notification and records it told.
+
+Several daemons may share one database: before a channel delivers, each of
+its alerts is claimed in the database for that channel (``Store.claim_alert``,
+an INSERT only one daemon can win), and the claims are released when the
+delivery fails, so each lapse is told once per channel.
 """
 
 from __future__ import annotations
@@ -29,12 +34,12 @@ from datetime import UTC, date, datetime
 
 from syncd import lapses
 from syncd.config import Config
-from syncd.model import Alert, AlertKind
+from syncd.model import Alert, AlertKind, Told
 from syncd.notify import Channel, Channels
 from syncd.notify.base import Notification, Notifier
 from syncd.notify.log import log_notification
 from syncd.notify.wording import compose
-from syncd.store import Store
+from syncd.store import Store, new_holder
 
 log = logging.getLogger("weakties.alerts")
 
@@ -92,7 +97,7 @@ def deliver_on(
 ) -> bool:
     """Deliver ``notification`` on one channel; once delivered, its alerts are told there.
 
-    The one place a per-channel delivery happens (wrap it to claim the alerts first).
+    The one place a per-channel delivery happens (its alerts were claimed before).
     """
     if not channel.notifier.deliver(notification):
         return False
@@ -107,6 +112,7 @@ class Plan:
     channel: Channel
     due: list[Alert]
     first_run: bool  # nothing was ever told on this channel: sum them all up
+    told: dict[tuple[int, str], Told] = field(default_factory=dict)  # the channel's state
 
 
 def plan(store: Store, config: Config, channels: Channels, now: datetime) -> list[Plan]:
@@ -116,7 +122,7 @@ def plan(store: Store, config: Config, channels: Channels, now: datetime) -> lis
     for channel in channels.channels:
         told = store.told(channel.key)
         if due := lapses.due_alerts(contacts, config, now, told):
-            plans.append(Plan(channel, due, first_run=not told))
+            plans.append(Plan(channel, due, first_run=not told, told=told))
     return plans
 
 
@@ -128,8 +134,9 @@ def tell_channel(
     now: datetime,
     today: date,
     dry_run: bool,
+    holder: str,
 ) -> ChannelResult:
-    """One channel's part of a check: the budget, the words, the delivery."""
+    """One channel's part of a check: the budget, the claims, the words, the delivery."""
     channel, due = todo.channel, todo.due
     outcome = ChannelResult(label=channel.label)
     limit = config.notify.max_per_day
@@ -142,12 +149,18 @@ def tell_channel(
         )
         outcome.over_budget = len(due)
         return outcome
+    if not dry_run:
+        due = _claim(store, due, todo.told, channel.key, holder, now)
+        if not due:  # another daemon is telling them on this channel
+            return outcome
     outcome.notification = compose([worded[_key(a)] for a in due], now, first_run=todo.first_run)
     if dry_run:
         return outcome
     if deliver_on(store, channel, outcome.notification, due, now, today):
         log.info("told (%s): %s", channel.label, outcome.notification.summary)
     else:
+        for alert in due:
+            store.release_claim(alert, channel.key, holder)
         log_notification(outcome.notification, logging.WARNING)
         outcome.failed = True
     return outcome
@@ -155,6 +168,24 @@ def tell_channel(
 
 def _key(alert: Alert) -> tuple[int, str]:
     return (alert.contact_id, str(alert.kind))
+
+
+def _claim(
+    store: Store,
+    alerts: list[Alert],
+    told: dict[tuple[int, str], Told],
+    channel: str,
+    holder: str,
+    now: datetime,
+) -> list[Alert]:
+    """The alerts this caller won the claim on, on ``channel`` (the others are another
+    daemon's). ``told`` lets a claim be retaken once its telling was recorded."""
+
+    def told_at(a: Alert) -> datetime | None:
+        last = told.get((a.contact_id, a.kind))
+        return last.at if last is not None and last.basis == a.basis else None
+
+    return [a for a in alerts if store.claim_alert(a, channel, holder, now, told_at=told_at(a))]
 
 
 def check(
@@ -165,6 +196,7 @@ def check(
     now: datetime | None = None,
     local_now: datetime | None = None,
     dry_run: bool = False,
+    holder: str | None = None,
 ) -> CheckResult:
     """Tell what is due now on every channel; ``dry_run`` decides and composes but
     sends and records nothing."""
@@ -189,8 +221,9 @@ def check(
         result.held = True
         return result
     worded = dict(zip(seen, with_subjects(store, list(seen.values())), strict=True))
+    holder = holder or new_holder()
     for todo in plans:
-        outcome = tell_channel(store, config, todo, worded, now, local_now.date(), dry_run)
+        outcome = tell_channel(store, config, todo, worded, now, local_now.date(), dry_run, holder)
         result.channels.append(outcome)
         if outcome.notification is not None:
             (result.failed if outcome.failed else result.delivered).append(outcome.notification)

@@ -7,7 +7,8 @@
   logged and the job stays scheduled.
 * An account that fails waits ``poll_interval`` x 2, x 4, ... (at most ``[daemon]
   max_backoff``, default one hour) before it is tried again; the others carry on.
-* After each poll (once every account has been tried since start) the lapses
+* After each poll (once every account has been tried since start, by this
+  daemon or, for an account another daemon polls, by that one) the lapses
   are checked (``syncd.alerts``); buttons pressed on notifications are handled
   within a second.
 * The work runs in one worker thread; the main thread only waits for SIGTERM
@@ -15,6 +16,14 @@
   sync state in one transaction, so nothing is ever half-stored); if a server
   holds a read past the grace period the process exits anyway, which loses no
   stored batch. Exit status 0.
+* Several daemons (one per machine) may share one database: an account is
+  polled only under its lease (``Store.acquire_lease``), which lives
+  :data:`LEASE_INTERVALS` poll intervals and is renewed while held (before
+  records of a poll, and between polls), so a daemon that dies loses its
+  accounts within two intervals; the others try again when the lease would
+  expire, and resume from the stored cursor (a replayed batch changes
+  nothing). A stopping daemon releases its leases. A lease lost mid-poll
+  (another daemon took it over) ends that poll after its stored batches.
 * systemd hears ``READY=1``, watchdog pings, ``STATUS=`` lines and ``STOPPING=1``.
 * Every reading of time goes through a :class:`syncd.clock.Clock` (the system
   clock unless one is passed), and connectors are opened through
@@ -40,7 +49,7 @@ from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
 from syncd.durations import format_duration
 from syncd.notify.base import Notifier
-from syncd.store import Store
+from syncd.store import Store, new_holder
 from syncd.systemd import Watchdog, sd_notify
 
 log = logging.getLogger("weakties.daemon")
@@ -48,6 +57,12 @@ log = logging.getLogger("weakties.daemon")
 GRACE = 3.0  # seconds between SIGTERM and exit, at most (the issue asks for 5)
 TICK = 1.0  # the loop wakes at least this often (buttons, watchdog, stop)
 STAGGER = 10.0  # the first polls of the accounts are spread over this many seconds
+LEASE_INTERVALS = 1.5  # a lease lives this many poll intervals unless renewed
+RENEW_EVERY = 0.25  # of a lease's time to live: renewed at least this often while held
+
+
+class LeaseLost(Exception):
+    """Raised within a poll when another daemon took the account's lease over."""
 
 
 class Stopping(Exception):
@@ -74,6 +89,7 @@ class Job:
     run: Callable[[], None]
     interval: float  # seconds from the end of one run to the next
     next_run: float  # on the clock's monotonic time
+    sooner: float | None = None  # set by a run: the next one this many seconds after it
 
 
 @dataclass
@@ -93,7 +109,8 @@ class Scheduler:
         now = self.clock.monotonic()
         for job in sorted((j for j in self.jobs if j.next_run <= now), key=lambda j: j.next_run):
             job.run()
-            job.next_run = self.clock.monotonic() + job.interval
+            wait = job.interval if job.sooner is None else min(job.sooner, job.interval)
+            job.next_run, job.sooner = self.clock.monotonic() + wait, None
 
     @property
     def idle_seconds(self) -> float | None:
@@ -121,6 +138,60 @@ class Daemon:
         self.scheduler = Scheduler(clock)
         self.watchdog = Watchdog()
         self.accounts = {a.name: AccountState() for a in config.accounts}
+        self.holder = new_holder()
+        self.held: dict[str, float] = {}  # account -> clock.monotonic() of its last renewal
+        self.jobs: dict[str, Job] = {}
+
+    # --- leases (several daemons, one database) ---------------------------------
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return self.config.daemon.poll_interval * LEASE_INTERVALS
+
+    def _take_lease(self, account: str) -> bool:
+        """Whether this daemon holds (took or renewed) ``account``'s lease now."""
+        if self.store.acquire_lease(account, self.holder, self.lease_ttl, self.clock.now()):
+            if account not in self.held:
+                log.info("%s: this daemon (%s) polls it now", account, self.holder)
+            self.held[account] = self.clock.monotonic()
+            return True
+        if self.held.pop(account, None) is not None:
+            log.warning("%s: another daemon took the lease over", account)
+        lease = next((x for x in self.store.leases() if x.account == account), None)
+        if lease is not None and lease.last_poll_at is not None:
+            self.accounts[account].tried = True  # its poller stored a whole poll of it
+        job = self.jobs.get(account)
+        if lease is not None and job is not None:  # try again when it would expire
+            left = (lease.expires_at - self.clock.now()).total_seconds()
+            job.sooner = max(self.tick, left + 0.1)
+        return False
+
+    def keep_leases(self, *, polled: str | None = None) -> None:
+        """Renew the leases held (each once per :data:`RENEW_EVERY` of its life, and
+        ``polled``'s now, noting the poll); one taken over is dropped."""
+        ttl = self.lease_ttl
+        for account, renewed in list(self.held.items()):
+            due = self.clock.monotonic() - renewed >= ttl.total_seconds() * RENEW_EVERY
+            if not due and account != polled:
+                continue
+            now = self.clock.now()
+            if self.store.renew_lease(account, self.holder, ttl, now, polled=account == polled):
+                self.held[account] = self.clock.monotonic()
+            else:
+                del self.held[account]
+                log.warning("%s: another daemon took the lease over", account)
+
+    def release_leases(self) -> None:
+        for account in list(self.held):
+            self.store.release_lease(account, self.holder)
+            del self.held[account]
+
+    def _tick(self, account: str) -> None:
+        """Before each record of a poll: the watchdog, the leases, the lease still ours."""
+        self.watchdog.ping()
+        self.keep_leases()
+        if account not in self.held:
+            raise LeaseLost(account)
 
     # --- jobs -------------------------------------------------------------------
 
@@ -146,6 +217,8 @@ class Daemon:
         state = self.accounts[account.name]
         if self.clock.monotonic() < state.retry_at:
             log.debug("%s: backing off", account.name)
+        elif not self._take_lease(account.name):
+            log.debug("%s: polled by another daemon", account.name)
         else:
             try:
                 result = engine.sync_account(
@@ -155,17 +228,23 @@ class Daemon:
                     self._progress,
                     connect=self.connect,
                     clock=self.clock,
-                    tick=self.watchdog.ping,  # fed within a batch too, not only between
+                    # the watchdog fed and the lease renewed within a batch too
+                    tick=functools.partial(self._tick, account.name),
                 )
                 error = result.error
             except Stopping:
                 raise
+            except LeaseLost:
+                log.info("%s: lease lost mid-poll; the stored batches stay", account.name)
+                state.tried = True
+                return
             except Exception as exc:  # a database error, a connector bug: same back-off
                 log.debug("sync of %s raised", account.name, exc_info=True)
                 result, error = None, f"{exc.__class__.__name__}: {exc}"
             state.tried = True
             if error is None:
                 assert result is not None
+                self.keep_leases(polled=account.name)
                 if state.failures:
                     log.info("%s: syncing again after %d failure(s)", account.name, state.failures)
                 state.failures, state.retry_at = 0, 0.0
@@ -196,6 +275,7 @@ class Daemon:
             self.notifier,
             now=self.clock.now(),
             local_now=self.clock.local_now(),
+            holder=self.holder,
         )
         if result.failed:
             log.info(
@@ -224,7 +304,9 @@ class Daemon:
         for i, account in enumerate(self.config.accounts):
             what = f"poll of {account.name}"
             poll = self._guarded(what, functools.partial(self.poll, account))
-            self.scheduler.every(interval, what, poll, first=spread * i / count)
+            self.jobs[account.name] = self.scheduler.every(
+                interval, what, poll, first=spread * i / count
+            )
         if not count:  # no account: still tell of lapses (touches, never contacted)
             check = self._guarded("lapse check", self.check_lapses)
             self.scheduler.every(interval, "lapse check", check, first=0.0)
@@ -236,14 +318,20 @@ class Daemon:
         """The worker's loop, until ``stop`` is set."""
         self.schedule_jobs()
         guarded_buttons = self._guarded("notification button", self.handle_buttons)
+        guarded_leases = self._guarded("lease renewal", self.keep_leases)
         while not self.stop.is_set():
             self.scheduler.run_pending()
             guarded_buttons()
+            guarded_leases()
             self.watchdog.ping()
             idle = self.scheduler.idle_seconds
             self.clock.wait(
                 self.stop, self.tick if idle is None else max(0.0, min(idle, self.tick))
             )
+        try:  # the other daemons take these accounts over at once
+            self.release_leases()
+        except Exception:
+            log.warning("could not release the leases; they expire by themselves", exc_info=True)
 
 
 def run(store: Store, config: Config, notifier: Notifier) -> int:

@@ -77,6 +77,10 @@ class Unavailable(StoreError):
     """The database cannot be opened, reached or migrated."""
 
 
+class SchemaTooNew(Unavailable):
+    """The database's schema was written by a newer weakties than this one."""
+
+
 class SecretError(WeaktiesError):
     """A password or token cannot be read or stored (never shows the secret)."""
 

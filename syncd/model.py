@@ -182,3 +182,18 @@ class Told:
 
     basis: datetime
     at: datetime
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Which daemon polls an account, until when (several daemons, one database)."""
+
+    account: str
+    holder: str  # "hostname:pid"
+    expires_at: datetime
+    acquired_at: datetime
+    last_poll_at: datetime | None
+
+    def host(self) -> str:
+        """The machine of the holder."""
+        return self.holder.rsplit(":", 1)[0]

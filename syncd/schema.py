@@ -20,6 +20,9 @@
 * ``store_version``: one counter, bumped in the transaction of every write
   that changes what the read commands show, so the daemon's lapse check can
   tell in one query that nothing changed since the last.
+* ``account_leases``: which daemon polls which account, until when (several
+  daemons sharing one database poll each account once); ``alert_claims``:
+  which daemon is telling an alert (an INSERT only one can win).
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -199,4 +202,28 @@ store_version = Table(
     metadata,
     Column("id", Integer, primary_key=True),  # the one row, id 1
     Column("version", Integer, nullable=False),  # bumped by every write the readers see
+)
+
+# --- several daemons on one database (PostgreSQL) -----------------------------
+
+account_leases = Table(
+    "account_leases",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("holder", Text, nullable=False),  # "hostname:pid", one per daemon process
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("last_poll_at", UTCDateTime),
+)
+
+alert_claims = Table(
+    "alert_claims",
+    metadata,
+    _contact_id(),
+    Column("kind", String(10), nullable=False),
+    Column("basis", UTCDateTime, nullable=False),
+    Column("channel", String(100), nullable=False, server_default="default"),
+    Column("holder", Text, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("contact_id", "kind", "basis", "channel"),
 )

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -21,6 +22,7 @@ from syncd import alerts
 from syncd.config import Config
 from syncd.model import Direction
 from syncd.notify import make_channels
+from syncd.notify.base import Notification
 from syncd.notify.push import KEYRING_ENTRY
 from syncd.store import Store
 from tests.dbus_services import NotificationServer
@@ -375,3 +377,54 @@ def test_max_per_day_holds_over_a_simulated_week(
     # on days with more due than the budget allows, the rest waited for the next day
     assert per_day["2025-06-02"] == 2  # Early at 00:00, D0h03 at 03:00; D0h15 waits
     assert any("D0h15" in json.loads(r.body)["message"] for r in sink.requests[2:4])
+
+
+class _Inbox:
+    """A channel's notifier that records what it got, or refuses."""
+
+    def __init__(self) -> None:
+        self.got: list[str] = []
+        self.refuse = False
+
+    def deliver(self, notification: Notification) -> bool:
+        if self.refuse:
+            return False
+        self.got.append(notification.summary)
+        return True
+
+    def pending_actions(self) -> list[Any]:
+        return []
+
+    def open_uri(self, uri: str) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_claim_holds_one_channel_only_and_is_released_when_delivery_fails(
+    store: Store, make_config: Any, make_contact: Any, make_interactions: Any
+) -> None:
+    """Issue 11 with issue 10's channels: two daemons (holders) on one database; an
+    alert another daemon claimed on one channel is left to it there, and still told
+    on the other channel; a failed delivery gives the claim back."""
+    from syncd.notify import Channel, Channels
+
+    config = make_config(defaults={"cadence": "30d"})
+    make_contact(store, "Priya", created=NOW - timedelta(days=400))
+    make_interactions(store, "priya@example.org", (Direction.SENT, NOW - timedelta(days=90)))
+    desk, phone = _Inbox(), _Inbox()
+    channels = Channels([Channel("desktop", "desktop", desk), Channel("push:x", "push", phone)])
+    [alert] = alerts.check(store, config, channels, now=NOW, local_now=NOW, dry_run=True).alerts
+    assert store.claim_alert(alert, "desktop", "alpha:1", NOW)  # alpha is telling it there
+    alerts.check(store, config, channels, now=NOW, local_now=NOW, holder="beta:2")
+    assert (len(desk.got), len(phone.got)) == (0, 1)  # beta left the desktop to alpha
+    store.release_claim(alert, "desktop", "alpha:1")  # alpha's delivery failed
+    desk.refuse = True
+    failed = alerts.check(store, config, channels, now=NOW, local_now=NOW, holder="beta:2")
+    assert failed.any_failed and len(phone.got) == 1  # not told twice on the phone
+    desk.refuse = False  # beta's failure released its claim too: the next check tells it
+    alerts.check(store, config, channels, now=NOW, local_now=NOW, holder="beta:2")
+    assert (len(desk.got), len(phone.got)) == (1, 1)
+    alerts.check(store, config, channels, now=NOW, local_now=NOW, holder="alpha:1")
+    assert (len(desk.got), len(phone.got)) == (1, 1)  # told once on each, whoever asks

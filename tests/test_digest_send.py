@@ -403,7 +403,7 @@ def test_auth_digest_checks_the_password_and_keeps_it_in_the_keyring(
     assert sent.exit_code == 0, sent.output
     assert len(smtp.received) == 1
     both = env.run("auth", "mail", "--digest")
-    assert both.exit_code == 2 and "give an ACCOUNT, or --digest" in both.output
+    assert both.exit_code == 2 and "name an ACCOUNT, or give --digest or --database" in both.output
 
 
 def test_password_file_must_be_private(tmp_path: Path, smtp: SmtpServer) -> None:

@@ -165,7 +165,7 @@ def service_install(app: App, start: bool) -> None:
 @pass_app
 def service_status(app: App) -> None:
     """Whether the daemon runs and, per account, when a poll last succeeded (even
-    one that found nothing) and when one last found new mail."""
+    one that found nothing), when one last found new mail, and which machine polls it."""
     from syncd import service as service_mod
 
     now = datetime.now(UTC)
@@ -177,11 +177,16 @@ def service_status(app: App) -> None:
         else f"daemon: {state.state}{pid}"
     )
     polls = app.store.polls()
+    leases = {lease.account: lease for lease in app.store.leases() if lease.expires_at > now}
     for account in app.config.accounts:
         ok, new = polls.get(account.name, (None, None))
+        lease = leases.get(account.name)
+        poller = (
+            f"; polled by {lease.host()} (pid {lease.holder.rsplit(':', 1)[1]})" if lease else ""
+        )
         click.echo(
             f"{account.name}: last successful poll {output.ago(ok, now)}; "
-            f"last new mail {output.ago(new, now)}"
+            f"last new mail {output.ago(new, now)}{poller}"
         )
     if state.state != "active":
         raise SystemExit(NotRunning.exit_code)  # the lines above say why

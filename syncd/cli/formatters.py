@@ -2,7 +2,7 @@
 
 A command asks for its formatter once, through the ``--json`` flag
 (:func:`json_option` turns it into a :class:`Formatter`), and hands it the
-command's result: standings, contacts, one contact's evidence, suggestions.
+command's result: standings, contacts, one contact's evidence, suggestions, the database.
 So every concept has exactly one JSON shape (``cadence_days`` is the same
 number everywhere) and one table, whichever command prints it. The table
 and JSON writers and the time words are ``output.py``'s.
@@ -43,11 +43,22 @@ class Evidence:
     entries: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """``db status``: where the database is (password masked), its schema, its rows."""
+
+    url: str
+    schema: str | None
+    schema_head: str
+    rows: dict[str, int]
+
+
 class Formatter(Protocol):
     def standings(self, rows: Sequence[StandingRow], now: datetime, empty: str) -> None: ...
     def contacts(self, contacts: Sequence[ContactFacts]) -> None: ...
     def evidence(self, evidence: Evidence) -> None: ...
     def suggestions(self, found: Sequence[Suggestion], empty: str) -> None: ...
+    def database(self, info: DatabaseInfo) -> None: ...
 
 
 #: How ``status`` words the way the last contact went.
@@ -123,6 +134,11 @@ class Human:
             ["#", "NAME", "EMAIL", "CADENCE", "WHY"],
         )
 
+    def database(self, info: DatabaseInfo) -> None:
+        click.echo(f"database: {info.url}")
+        click.echo(f"schema: {info.schema} (this weakties: {info.schema_head})")
+        output.table([[name, str(n)] for name, n in info.rows.items()], ["table", "rows"])
+
 
 def standing_json(row: StandingRow) -> dict[str, Any]:
     s, f = row.standing, row.standing.facts
@@ -186,6 +202,16 @@ class Json:
 
     def suggestions(self, found: Sequence[Suggestion], empty: str) -> None:
         output.emit_json([suggestion_json(s) for s in found])
+
+    def database(self, info: DatabaseInfo) -> None:
+        output.emit_json(
+            {
+                "url": info.url,
+                "schema": info.schema,
+                "schema_head": info.schema_head,
+                "rows": info.rows,
+            }
+        )
 
 
 HUMAN, JSON = Human(), Json()

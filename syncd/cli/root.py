@@ -70,6 +70,7 @@ COMMANDS: dict[str, str] = {
     "check-lapses": "background",
     "service": "background",
     "digest": "reach",
+    "db": "database",
 }
 
 

@@ -11,7 +11,7 @@ from syncd.cli.root import (
     progress_bar,
 )
 from syncd.config import Config
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, UsageError
 from syncd.store import Store
 
 
@@ -53,6 +53,11 @@ def sync_and_report(store: Store, config: Config, only: str | None = None) -> bo
 @click.argument("account", required=False)
 @click.option("--digest", is_flag=True, help="The email digest's SMTP password instead.")
 @click.option(
+    "--database",
+    is_flag=True,
+    help="Store the PostgreSQL password of [database] url in the keyring instead.",
+)
+@click.option(
     "--no-browser",
     is_flag=True,
     help="Gmail: print the authorization URL instead of opening a browser.",
@@ -65,17 +70,25 @@ def sync_and_report(store: Store, config: Config, only: str | None = None) -> bo
     help="Gmail: loopback port for Google's redirect (0 = any free port).",
 )
 @pass_app
-def auth(app: App, account: str | None, digest: bool, no_browser: bool, port: int) -> None:
+def auth(
+    app: App, account: str | None, digest: bool, database: bool, no_browser: bool, port: int
+) -> None:
     """Authorize ACCOUNT: a password for IMAP and CalDAV (checked against the server,
-    kept in the keyring), Google's consent page for Gmail (``--digest``: the
-    digest's SMTP password)."""
-    if digest or account is None:
-        if not digest or account is not None:
-            raise click.UsageError("give an ACCOUNT, or --digest")
+    kept in the keyring), Google's consent page for Gmail. ``--digest``: the digest's
+    SMTP password; ``--database``: the shared database's password."""
+    if (account is not None) + digest + database != 1:
+        raise UsageError("name an ACCOUNT, or give --digest or --database (one of them)")
+    if digest:
         from syncd.cli.reach import auth_digest
 
         auth_digest(app)
         return
+    if database:
+        from syncd.cli.database import store_password
+
+        store_password(app)
+        return
+    assert account is not None
     from syncd.accounts import AuthRequest, entry
 
     acct = app.config.account(account)

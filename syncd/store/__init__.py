@@ -9,6 +9,9 @@
 * ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
 * ``alert_state``: which alert was told on which channel and when, the
   daily budget, the digest's last send (their reads are in ``queries``).
+* ``leases``: which daemon polls which account (several daemons, one database);
+* ``claims``: which daemon tells an alert (each alert told once);
+* ``copying``: everything copied into another, empty database, and the counts.
 
 Reading a SQLite file whose schema is current goes through the standard
 library's ``sqlite3`` (``database.sqlite_reader``) and never imports
@@ -23,16 +26,34 @@ Every write goes through :class:`Store`. Only this package (with
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
-from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
+from syncd.model import (
+    Alert,
+    ContactFacts,
+    Correspondent,
+    Draft,
+    Interaction,
+    Lease,
+    Merged,
+    Told,
+)
 from syncd.store import queries
-from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
+from syncd.store.database import (
+    SCHEMA_HEAD,
+    PostgresReader,
+    dialect_insert,
+    open_engine,
+    postgres_reader,
+    sqlite_reader,
+)
 
 if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
     from sqlalchemy import Engine
@@ -46,8 +67,14 @@ __all__ = [
     "Store",
     "StoreError",
     "Unavailable",
+    "new_holder",
     "open_store",
 ]
+
+
+def new_holder() -> str:
+    """A lease and claim holder name for this process: ``hostname:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Store:
@@ -58,7 +85,7 @@ class Store:
         engine: Engine | None = None,
         *,
         url: str | None = None,
-        reader: sqlite3.Connection | None = None,
+        reader: sqlite3.Connection | PostgresReader | None = None,
     ) -> None:
         if engine is None and url is None:
             raise ValueError("Store needs an engine or a URL")
@@ -138,7 +165,7 @@ class Store:
 
         Nothing found and the SQLite file current: the state goes through the stdlib
         connection (``quiet_writes``), so a pass that finds nothing needs no SQLAlchemy."""
-        if not found and self._reader is not None and self._engine is None:
+        if not found and isinstance(self._reader, sqlite3.Connection) and self._engine is None:
             from syncd.store import quiet_writes
 
             quiet_writes.save_state(self._reader, account, state, now)
@@ -150,7 +177,7 @@ class Store:
     def record_poll(self, account: str, at: datetime, new: int) -> None:
         """Note a successful poll of ``account`` (even one that found nothing); with
         ``new`` > 0 it is also the account's last new mail."""
-        if not new and self._reader is not None and self._engine is None:
+        if not new and isinstance(self._reader, sqlite3.Connection) and self._engine is None:
             from syncd.store import quiet_writes
 
             quiet_writes.record_poll(self._reader, account, at)
@@ -355,13 +382,85 @@ class Store:
         with self.session() as s:
             alert_state.record_digest(s, at, alerts)
 
+    # --- several daemons on one database -------------------------------------
+
+    def acquire_lease(self, account: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take (or renew) the lease on polling ``account``; False while another holds it."""
+        from syncd.store import leases
+
+        return leases.acquire(self.engine, self._insert, account, holder, ttl, now)
+
+    def renew_lease(
+        self, account: str, holder: str, ttl: timedelta, now: datetime, *, polled: bool = False
+    ) -> bool:
+        """Extend our lease (``polled``: a poll just finished); False if it was taken over."""
+        from syncd.store import leases
+
+        return leases.renew(self.engine, account, holder, ttl, now, polled=polled)
+
+    def release_lease(self, account: str, holder: str) -> bool:
+        """Give our lease up (a daemon stopping); False if it was not ours any more."""
+        from syncd.store import leases
+
+        return leases.release(self.engine, account, holder)
+
+    def leases(self) -> list[Lease]:
+        """Every account's lease: who polls it, until when."""
+        with self._read() as run:
+            return queries.leases(run)
+
+    def claim_alert(
+        self,
+        alert: Alert,
+        channel: str,
+        holder: str,
+        now: datetime,
+        *,
+        told_at: datetime | None = None,
+    ) -> bool:
+        """Claim ``alert`` on ``channel`` before delivering it; True when this caller won.
+        ``told_at``: when the caller's told-state says it was last told (a claim no
+        later than that is over and may be taken)."""
+        from syncd.store import claims
+
+        return claims.claim(self.engine, self._insert, alert, channel, holder, now, told_at)
+
+    def release_claim(self, alert: Alert, channel: str, holder: str) -> None:
+        """Give the claim up after a failed delivery (the next check tries again)."""
+        from syncd.store import claims
+
+        claims.release(self.engine, alert, channel, holder)
+
+    # --- the database as a whole ------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        from syncd.store import copying
+
+        return copying.counts(self.engine)
+
+    def copy_into(
+        self, target: Store, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Copy everything into ``target``, which must be empty; the rows copied per
+        table (counts checked before the target commits; this database only read)."""
+        from syncd.store import copying
+
+        return copying.copy(self.engine, target.engine, progress)
+
+    def schema_version(self) -> str | None:
+        from syncd.store.database import schema_version
+
+        with self.engine.connect() as conn:
+            return schema_version(conn)
+
 
 def open_store(url: str) -> Store:
     """Open (creating and migrating as needed) the database at ``url``.
 
     An existing SQLite file at the current schema is opened with ``sqlite3``
     alone; the engine follows on the first write."""
-    reader = sqlite_reader(url)
+    reader: sqlite3.Connection | PostgresReader | None = sqlite_reader(url) or postgres_reader(url)
     if reader is not None:
         return Store(url=url, reader=reader)
     return Store(open_engine(url))

@@ -17,6 +17,7 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
   entry beside them.
 * ``evidence``: that contact's rows only.
 * ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``).
+* ``leases``: which daemon polls which account (``service status``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from syncd.errors import no_contact
-from syncd.model import ContactFacts, Correspondent, Told
+from syncd.model import ContactFacts, Correspondent, Lease, Told
 
 #: Run one statement (``:name`` parameters) and return its rows as tuples.
 Run = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
@@ -290,6 +291,18 @@ def digest_sent(run: Run) -> datetime | None:
     """When the email digest last went out (None: never)."""
     rows = run("SELECT last_sent FROM digest_state WHERE name = :n", {"n": "digest"})
     return aware(rows[0][0]) if rows else None
+
+
+def leases(run: Run) -> list[Lease]:
+    """Every account's lease: which daemon polls it, until when."""
+    return [
+        Lease(account, holder, aware(expires), aware(acquired), _maybe(polled))
+        for account, holder, expires, acquired, polled in run(
+            "SELECT account, holder, expires_at, acquired_at, last_poll_at "
+            "FROM account_leases ORDER BY account",
+            {},
+        )
+    ]
 
 
 def correspondents(

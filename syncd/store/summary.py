@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 
 from syncd import schema
+from syncd.store.database import many_rows
 from syncd.store.queries import pack_days, unpack_days
 from syncd.suggest import EPISODE_GAP
 
@@ -95,8 +96,10 @@ def apply(conn: Connection, insert: Any, new: Iterable[tuple[str, str, str, date
             names[(address, name)] = names.get((address, name), 0) + 1
     if not deltas:
         return
-    conn.execute(
-        insert(SUMMARY).on_conflict_do_nothing(),
+    statement, params = many_rows(
+        conn,
+        insert,
+        SUMMARY,
         [
             {
                 "address": a,
@@ -107,13 +110,15 @@ def apply(conn: Connection, insert: Any, new: Iterable[tuple[str, str, str, date
                 "days": b"",
                 "conversations": 0,
             }
-            for a, d in deltas.items()
+            for a, d in sorted(deltas.items())  # one order: two writers lock alike
         ],
     )
+    conn.execute(statement.on_conflict_do_nothing(), params)
     current = conn.execute(
         select(SUMMARY.c.address, SUMMARY.c.sent, SUMMARY.c.received, SUMMARY.c.first_at)
         .add_columns(SUMMARY.c.last_at, SUMMARY.c.days, SUMMARY.c.conversations)
-        .where(SUMMARY.c.address.in_(list(deltas)))
+        .where(SUMMARY.c.address.in_(sorted(deltas)))
+        .order_by(SUMMARY.c.address)
         .with_for_update()
     )
     changes = []
@@ -133,18 +138,35 @@ def apply(conn: Connection, insert: Any, new: Iterable[tuple[str, str, str, date
                 "conversations": count,
             }
         )
-    conn.execute(
-        update(SUMMARY).where(SUMMARY.c.address == bindparam("b_address")),
-        changes,
-    )
-    if names:
-        upsert = insert(NAMES)
+    if conn.dialect.name == "postgresql":  # one statement, not one UPDATE per address
+        for change in changes:
+            change["address"] = change.pop("b_address")
+        statement, params = many_rows(conn, insert, SUMMARY, changes)
         conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["address", "name"],
-                set_={"count": NAMES.c.count + upsert.excluded.count},
+            statement.on_conflict_do_update(
+                index_elements=["address"],
+                set_={c: getattr(statement.excluded, c) for c in changes[0] if c != "address"},
             ),
-            [{"address": a, "name": n, "count": c} for (a, n), c in names.items()],
+            params,
+        )
+    else:
+        conn.execute(
+            update(SUMMARY).where(SUMMARY.c.address == bindparam("b_address")),
+            changes,
+        )
+    if names:
+        statement, params = many_rows(
+            conn,
+            insert,
+            NAMES,
+            [{"address": a, "name": n, "count": c} for (a, n), c in sorted(names.items())],
+        )
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["address", "name"],
+                set_={"count": NAMES.c.count + statement.excluded.count},
+            ),
+            params,
         )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, String, func, select
 from syncd import schema
 from syncd.model import Interaction
 from syncd.store import summary
+from syncd.store.database import many_rows
 
 
 def _length(column: str) -> int:
@@ -97,12 +98,11 @@ def _insert_new(conn: Connection, insert: Callable[..., Any], rows: list[dict[st
     500-row batch than a bare insert (17.7 ms against 14.9 ms, measured).
     """
     Ix = schema.interactions
-    statement = (
-        insert(Ix)
-        .on_conflict_do_nothing()
-        .returning(Ix.c.address, Ix.c.name, Ix.c.direction, Ix.c.at)
+    statement, params = many_rows(conn, insert, Ix, rows)
+    statement = statement.on_conflict_do_nothing().returning(
+        Ix.c.address, Ix.c.name, Ix.c.direction, Ix.c.at
     )
-    new = [tuple(r) for r in conn.execute(statement, rows)]
+    new = [tuple(r) for r in conn.execute(statement, params)]
     summary.apply(conn, insert, new)
     return len(new)
 
