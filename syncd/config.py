@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 import types
 import typing
@@ -28,6 +27,7 @@ from syncd.accounts import REGISTRY
 from syncd.accounts.base import Account as Account  # importable from here too
 from syncd.durations import parse_duration
 from syncd.errors import ConfigError as ConfigError  # importable from here too
+from syncd.files import expand_path as expand_path  # importable from here too
 from syncd.model import name_problem
 
 APP = "weakties"
@@ -264,7 +264,12 @@ class Config:
 
     @property
     def database_url(self) -> str:
-        return os.environ.get("WEAKTIES_DB") or self.database.url or default_database_url()
+        if env := os.environ.get("WEAKTIES_DB"):
+            try:
+                return str(_expand(env, "url", "$WEAKTIES_DB"))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        return self.database.url or default_database_url()
 
     def account(self, name: str) -> Account[Any]:
         for account in self.accounts:
@@ -342,18 +347,6 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if not ok:
         raise ValueError(f"{key}: expected {_type_name(tp)}, got {value!r}")
     return value
-
-
-_UNSET_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
-
-
-def expand_path(text: str, key: str) -> str:
-    """``text`` with ``~`` and ``$VARS`` (or ``${VARS}``) expanded, as a shell would;
-    a variable that is not set is a ValueError naming ``key``."""
-    expanded = os.path.expandvars(os.path.expanduser(text))
-    if unset := _UNSET_VARIABLE.search(expanded):
-        raise ValueError(f"{key}: {unset.group()} is not set (in {text!r})")
-    return os.path.expanduser(expanded)  # "$HOME"-led values may now start with "~"
 
 
 def _expand(value: Any, kind: str, key: str) -> Any:

@@ -1,4 +1,5 @@
-"""Files only the user may read: written atomically, 0600, in a 0700 directory.
+"""Files only the user may read: written atomically, 0600, in a 0700 directory;
+and paths as the user writes them (``~``, ``$VARS``), expanded one way everywhere.
 
 The config, OAuth token files and their backups go through here, so a crash
 never leaves half a file and nothing weakties writes is readable by others.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -60,3 +62,15 @@ def write_private(path: Path, text: str, *, keep_backup: bool = False) -> Path |
         _write_atomically(kept, path.read_text(encoding="utf-8"))
     _write_atomically(path, text)
     return kept
+
+
+_UNSET_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def expand_path(text: str, key: str) -> str:
+    """``text`` with ``~`` and ``$VARS`` (or ``${VARS}``) expanded, as a shell would;
+    a variable that is not set is a ValueError naming ``key``."""
+    expanded = os.path.expandvars(os.path.expanduser(text))
+    if unset := _UNSET_VARIABLE.search(expanded):
+        raise ValueError(f"{key}: {unset.group()} is not set (in {text!r})")
+    return os.path.expanduser(expanded)  # "$HOME"-led values may now start with "~"

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from click.testing import CliRunner
 
 from syncd import configfile, providers
 from syncd.accounts import NewAccount
 from syncd.accounts import imap as imap_entry
+from syncd.cli import main
 from syncd.init import gmail_note
 from tests.caldav_servers import DavServer, DavUser
 from tests.dovecot import Dovecot, ImapUser
@@ -482,3 +484,42 @@ def test_init_proposes_only_installed_password_programs(
     assert installed_password_commands("work") == [["gopass", "show", "-o", "mail/work"]]
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     assert installed_password_commands("work") == []
+
+
+def test_init_and_weakties_db_expand_home(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    imap_user: ImapUser,
+    test_keyring: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13 row 14: ``~`` in init's CA answer (checked live, written as typed) and
+    in ``$WEAKTIES_DB``."""
+    home = tmp_path / "home"
+    (home / "certs").mkdir(parents=True)
+    (home / "certs" / "ca.pem").write_bytes(Path(dovecot.ca_file).read_bytes())
+    (home / "data").mkdir(mode=0o700)
+    monkeypatch.setenv("HOME", str(home))
+    env = Env(config=tmp_path / "config.toml", db=tmp_path / "unused.db")
+    flags = ["--host", dovecot.host, "--port", str(dovecot.tls_port), "--ca-file", "~/certs/ca.pem"]
+    result = env.run(
+        "init",
+        "--non-interactive",
+        "--no-sync",
+        "--address",
+        imap_user.username,
+        *flags,
+        "--password-stdin",
+        input=imap_user.password + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(env.config.read_text())["account"][0]["ca_file"] == "~/certs/ca.pem"
+    synced = CliRunner().invoke(
+        main, ["--config", str(env.config), "sync"], env={"WEAKTIES_DB": "~/data/w.db"}
+    )
+    assert synced.exit_code == 0, synced.output
+    assert (home / "data" / "w.db").exists()
+    unset = CliRunner().invoke(
+        main, ["--config", str(env.config), "status"], env={"WEAKTIES_DB": "$NOPE_X/w.db"}
+    )
+    assert unset.exit_code == 2 and "$WEAKTIES_DB: $NOPE_X is not set" in unset.stderr

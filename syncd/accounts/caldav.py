@@ -27,6 +27,7 @@ from syncd.accounts.base import (
     toml_value,
     unique_name,
 )
+from syncd.files import expand_path
 from syncd.model import name_problem
 
 
@@ -113,8 +114,13 @@ def ask(q: Questions) -> NewAccount:
                 continue
             command, file = password.ask_source(name)
         try:
-            settings = CaldavSettings(url=url, username=username, ca_file=ca_file, timeout=30.0)
-        except ValueError as exc:
+            settings = CaldavSettings(
+                url=url,
+                username=username,
+                ca_file=expand_path(ca_file, "ca_file") if ca_file else None,
+                timeout=30.0,
+            )
+        except ValueError as exc:  # a bad URL, an unset $VAR in the CA path
             if not q.interactive:
                 raise GaveUp(f"--calendar-url: {exc}", [], exit_code=2) from None
             click.echo(f"  {exc}")

@@ -29,6 +29,7 @@ from syncd.accounts.base import (
     toml_value,
     unique_name,
 )
+from syncd.files import expand_path
 from syncd.model import name_problem
 
 
@@ -210,11 +211,11 @@ def ask(q: Questions) -> NewAccount:
                 username=d.username,
                 port=d.port,
                 security=d.security,  # type: ignore[arg-type]  # a Choice of the two
-                ca_file=d.ca_file,
+                ca_file=expand_path(d.ca_file, "ca_file") if d.ca_file else None,
                 timeout=30.0,
             )
             check_login(settings, secret)
-        except (ConnectorError, secrets.SecretError) as exc:
+        except (ConnectorError, secrets.SecretError, ValueError) as exc:
             click.echo(" failed")
             if not q.interactive:
                 raise GaveUp(str(exc), _flags(d)) from None
