@@ -9,6 +9,10 @@
 * ``contacts`` with their ``contact_emails`` and ``contact_tags``; ``touches``
   are interactions without mail (a coffee, a call).
 * ``notified_alerts``: which alert was told about which contact, and when.
+* ``calendar_resources``, ``calendar_meetings``, ``calendar_rules``: calendar
+  sources, stored as docs/calendar-design.md agrees (a resource's reduced
+  iCalendar, its occurrences with the moment each counts from, and what the
+  evaluations depended on).
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -25,8 +29,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -135,4 +141,52 @@ notified_alerts = Table(
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
     Column("notified_at", UTCDateTime, nullable=False),
+)
+
+# --- calendars (docs/calendar-design.md) -------------------------------------
+# A calendar resource is stored reduced (metadata only: meetings.storable) with
+# its evaluated occurrences, each counting from its end: reads filter on
+# ``counts_from <= now``, so a meeting counts once it is over without a sync.
+
+calendar_resources = Table(
+    "calendar_resources",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("href", String(1000), primary_key=True),  # EventRecord.href (no secret)
+    Column("calendar", String(500), nullable=False),  # display name
+    Column("uid", String(998), nullable=False),
+    Column("etag", String(500)),
+    Column("ical", LargeBinary, nullable=False),  # meetings.storable(...)
+    Column("expanded_until", UTCDateTime),  # None: every occurrence is evaluated
+)
+
+calendar_meetings = Table(
+    "calendar_meetings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("href", String(1000), nullable=False),
+    Column("dedupe_key", String(998), nullable=False),  # "ev:<UID>/<RECURRENCE-ID UTC>"
+    Column("address", String(320), nullable=False),  # normalised
+    Column("name", String(200), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),  # the occurrence's start
+    Column("counts_from", UTCDateTime, nullable=False),  # the occurrence's end
+    Column("subject", String(500)),  # only where subjects are kept
+    Column("folder", String(500), nullable=False),  # the calendar's name
+    Column("message_id", String(998)),  # the UID
+    ForeignKeyConstraint(
+        ["account", "href"],
+        ["calendar_resources.account", "calendar_resources.href"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("account", "href", "dedupe_key", "address"),
+    Index("ix_calendar_meetings_address_counts_from_at", "address", "counts_from", "at"),
+)
+
+calendar_rules = Table(
+    "calendar_rules",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # meetings.rules_fingerprint(...)
+    Column("checked_at", UTCDateTime),  # the end of the account's last pass
 )
