@@ -169,14 +169,8 @@ class Daemon:
                     log.info("%s: syncing again after %d failure(s)", account.name, state.failures)
                 state.failures, state.retry_at = 0, 0.0
                 state.last_ok = self.clock.now()
-                level = logging.INFO if result.new else logging.DEBUG
-                log.log(
-                    level,
-                    "%s: %d messages scanned, %d new interactions",
-                    account.name,
-                    result.scanned,
-                    result.new,
-                )
+                level = logging.INFO if result.new or result.meetings_new else logging.DEBUG
+                log.log(level, "%s", result.summary())
             else:
                 state.failures += 1
                 wait = backoff(

@@ -2,7 +2,10 @@
 
 The engine knows nothing of IMAP or Gmail: it opens each account's connector
 through ``syncd.accounts``, runs every record through the rules, and stores
-each batch with the connector's state in one transaction. One account failing
+each batch with the connector's state in one transaction. A calendar batch
+(events, removed resources) goes to the store's ``save_calendar_batch``, and
+after a calendar account's pass ``refresh_calendar`` evaluates again what
+needs it (docs/calendar-design.md). One account failing
 (wrong password, host down) is reported and the others still sync; batches
 stored before a failure stay stored, and the next pass resumes after them.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TypedDict
 
 from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
@@ -22,8 +27,21 @@ from syncd.store import Store
 
 log = logging.getLogger(__name__)
 
+#: Account types whose connector yields calendar batches (their registry
+#: entries live in ``syncd.accounts``).
+CALENDAR_TYPES = frozenset({"caldav", "ics"})
+
 #: Called after each stored batch: (account name, messages so far, expected total or None).
 Progress = Callable[[str, int, int | None], None]
+
+
+class _Rules(TypedDict):
+    """What a calendar's meetings are evaluated with (the store's keyword arguments)."""
+
+    me: frozenset[str]
+    tz: tzinfo
+    max_participants: int
+    keep_subjects: bool
 
 
 @dataclass
@@ -32,10 +50,19 @@ class AccountResult:
     scanned: int = 0  # messages read from the source this pass
     new: int = 0  # interactions not recorded before
     error: str | None = None
+    calendar: bool = False  # a calendar source: events and meetings, not messages
+    events: int = 0  # calendar resources read (new or changed) this pass
+    meetings_new: int = 0  # meetings that count now and did not before this pass
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def summary(self) -> str:
+        """The line ``sync`` prints for a successful account."""
+        if self.calendar:
+            return f"{self.account}: {self.events:,} events, {self.meetings_new:,} meetings new"
+        return f"{self.account}: {self.scanned} messages scanned, {self.new} new interactions"
 
 
 def sync_account(
@@ -52,12 +79,28 @@ def sync_account(
     ``connect`` opens the account (default: its type's, ``syncd.accounts``);
     ``clock`` dates the stored batches.
     """
-    result = AccountResult(account.name)
+    result = AccountResult(account.name, calendar=account.type in CALENDAR_TYPES)
     me = identities(config.my_addresses())
     keep_subjects = config.privacy.store_subjects
+    rules: _Rules = {
+        "me": me,
+        "tz": config.calendar.zone,
+        "max_participants": config.calendar.max_participants,
+        "keep_subjects": keep_subjects,
+    }
+    touched: set[str] = set()
     try:
         with (connect or open_connector)(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
+                if result.calendar or batch.events or batch.removed:
+                    result.calendar = True
+                    saved = store.save_calendar_batch(account.name, batch, **rules, now=clock.now())
+                    result.events += saved.events
+                    result.meetings_new += saved.new
+                    touched |= saved.hrefs
+                    if progress:
+                        progress(account.name, result.events, batch.expected_total)
+                    continue
                 found = [
                     i
                     for record in batch.records
@@ -70,6 +113,9 @@ def sync_account(
     except ConnectorError as exc:
         result.error = str(exc)
         log.info("account %s failed: %s", account.name, exc)
+    if result.calendar:  # local only: runs after a failed pass too
+        refreshed = store.refresh_calendar(account.name, **rules, now=clock.now(), touched=touched)
+        result.meetings_new += refreshed.new
     return result
 
 

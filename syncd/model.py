@@ -111,7 +111,8 @@ class Correspondent:
     first: datetime
     last: datetime
     days: list[date]  # distinct days (UTC) with any interaction, ascending
-    names: dict[str, int]  # display names seen -> in how many messages
+    names: dict[str, int]  # display names seen -> in how many messages (and meetings)
+    met: int = 0  # distinct meetings (occurrences) with them; each is a two-way exchange
 
 
 @dataclass(frozen=True)

@@ -271,11 +271,7 @@ def init(
             if progress:
                 click.echo("", err=True)
             for r in results:
-                click.echo(
-                    f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions"
-                    if r.ok
-                    else f"weakties: error: {r.account}: {r.error}"
-                )
+                click.echo(r.summary() if r.ok else f"weakties: error: {r.account}: {r.error}")
             found = _suggestions(store, config, limit)
             if found:
                 click.echo("\nPeople you keep exchanging mail with, not tracked yet:")

@@ -31,7 +31,7 @@ def sync(app: App, once: bool, only: str | None) -> None:
         click.echo("", err=True)
     for r in results:
         if r.ok:
-            click.echo(f"{r.account}: {r.scanned} messages scanned, {r.new} new interactions")
+            click.echo(r.summary())
         else:
             click.echo(f"weakties: error: {r.account}: {r.error}", err=True)
     failed = [r.account for r in results if not r.ok]

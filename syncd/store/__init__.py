@@ -6,7 +6,10 @@
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
 * ``queries``: what the read commands ask;
-* ``alert_state``: which alert was told when.
+* ``alert_state``: which alert was told when;
+* ``calendar``: calendar resources and their meetings (docs/calendar-design.md),
+  and the reads that add meetings to the contacts' facts, evidence and
+  correspondents.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -14,20 +17,23 @@ Every write goes through :class:`Store`. Only this package (with
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
 from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
-from syncd.store import sync_writes
+from syncd.store import calendar, sync_writes
 from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine
 
 if TYPE_CHECKING:  # the ORM is imported where contacts are managed, not on the sync path
     from sqlalchemy.orm import Session, sessionmaker
+
+    from connectors.base import Batch
 
 __all__ = [
     "SCHEMA_HEAD",
@@ -79,6 +85,42 @@ class Store:
 
     def last_synced(self, account: str) -> datetime | None:
         return sync_writes.last_synced(self.engine, account)
+
+    # --- calendars ---------------------------------------------------------
+
+    def save_calendar_batch(
+        self,
+        account: str,
+        batch: Batch,
+        *,
+        me: frozenset[str],
+        tz: tzinfo,
+        max_participants: int,
+        keep_subjects: bool,
+        now: datetime,
+    ) -> calendar.Saved:
+        """Store a calendar batch (removed, then events, then its state) in one
+        transaction; see :mod:`syncd.store.calendar`."""
+        rules = calendar.Rules(me, tz, max_participants, keep_subjects)
+        return calendar.save_calendar_batch(self.engine, self._insert, account, batch, rules, now)
+
+    def refresh_calendar(
+        self,
+        account: str,
+        *,
+        me: frozenset[str],
+        tz: tzinfo,
+        max_participants: int,
+        keep_subjects: bool,
+        now: datetime,
+        touched: set[str] | frozenset[str] = frozenset(),
+    ) -> calendar.Saved:
+        """After an account's pass: evaluate again what runs out or what the rules
+        changed for, and count the meetings that ended since the last pass."""
+        rules = calendar.Rules(me, tz, max_participants, keep_subjects)
+        return calendar.refresh_calendar(
+            self.engine, self._insert, account, rules, now, touched=touched
+        )
 
     # --- contacts ----------------------------------------------------------
 
@@ -174,26 +216,43 @@ class Store:
 
     # --- queries -----------------------------------------------------------
 
-    def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
-        """Tracked contacts with their last sent / received / touch times."""
+    def contacts(
+        self, names: Sequence[str] | None = None, now: datetime | None = None
+    ) -> list[ContactFacts]:
+        """Tracked contacts with their last sent / received / touch times, and their
+        last meeting over at ``now`` (default: the present)."""
         from syncd.store import queries
 
         with self.session() as s:
-            return queries.contacts(s, names)
+            found = queries.contacts(s, names)
+        with self.engine.connect() as conn:
+            met = calendar.last_met(conn, now or datetime.now(UTC))
+        return [dataclasses.replace(f, last_met=met[f.id]) if f.id in met else f for f in found]
 
-    def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
-        """The stored name, addresses and latest ``limit`` interactions of ``name``."""
+    def evidence(
+        self, name: str, limit: int, now: datetime | None = None
+    ) -> tuple[str, list[str], list[dict[str, Any]]]:
+        """The stored name, addresses and latest ``limit`` interactions of ``name``,
+        meetings over at ``now`` among them."""
         from syncd.store import queries
 
         with self.session() as s:
-            return queries.evidence(s, name, limit)
+            real_name, emails, entries = queries.evidence(s, name, limit)
+        with self.engine.connect() as conn:
+            addresses = calendar.addresses_of(conn, real_name)
+            entries += calendar.evidence(conn, addresses, now or datetime.now(UTC), limit)
+        entries.sort(key=lambda e: e["at"], reverse=True)
+        return real_name, emails, entries[:limit]
 
-    def correspondents(self) -> list[Correspondent]:
-        """Untracked two-way correspondents, aggregated in SQL."""
+    def correspondents(self, now: datetime | None = None) -> list[Correspondent]:
+        """Untracked two-way correspondents, aggregated in SQL; a meeting over at
+        ``now`` counts as a two-way exchange."""
         from syncd.store import queries
 
         with self.session() as s:
-            return queries.correspondents(s)
+            found = queries.correspondents(s)
+        with self.engine.connect() as conn:
+            return calendar.with_meetings(conn, found, now or datetime.now(UTC))
 
     # --- alert state -------------------------------------------------------
 
