@@ -57,6 +57,9 @@ class HeaderRecord:
     server_time: datetime | None  # when the server received it (aware, any zone)
     folder: str  # where it was found, for the evidence shown to the user
     role: FolderRole
+    #: The message's id in its source (IMAP UID, Gmail message id), for logs;
+    #: '' when the connector has none.
+    uid: str = ""
 
 
 #: The iCalendar properties a calendar connector keeps (per VEVENT); every

@@ -76,7 +76,7 @@ __all__ = [
     "connect",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.connectors.gmail")
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 STATE_SCOPE = "history"
@@ -156,7 +156,7 @@ def authorize(
             f"client_secrets {client_secrets}: not an OAuth desktop client JSON ({exc})"
         ) from None
     try:
-        creds = flow.run_local_server(
+        creds: Credentials = flow.run_local_server(
             host="localhost",
             bind_addr="127.0.0.1",
             port=port,
@@ -197,7 +197,9 @@ def header_block(headers: Sequence[dict[str, str]]) -> bytes:
             continue
         value = " ".join(str(header.get("value", "")).split())  # unfolded, no CR/LF
         lines.append(f"{name}: {value}\r\n")
-    return ("".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
+    # JSON can carry lone surrogates ("\\ud800"): written as their (invalid) UTF-8
+    # bytes, never an error; the rules read invalid bytes as U+FFFD.
+    return ("".join(lines) + "\r\n").encode("utf-8", "surrogatepass")
 
 
 def to_record(message: dict[str, Any]) -> HeaderRecord:
@@ -216,6 +218,7 @@ def to_record(message: dict[str, Any]) -> HeaderRecord:
         server_time=server_time,
         folder=folder,
         role=role,
+        uid=str(message.get("id", "")),
     )
 
 
@@ -367,7 +370,8 @@ class GmailConnector:
             self._spend(method)
             self.stats.requests += 1
             try:
-                return request.execute()
+                answer: dict[str, Any] = request.execute()
+                return answer
             except HttpError as exc:
                 if not retryable(exc) or attempt >= self.backoff.tries:
                     raise
@@ -430,20 +434,20 @@ class GmailConnector:
                 self._persist_token()
             retry = []
             for message_id in pending:
-                response, exc = answers.get(message_id, (None, None))
-                if exc is None and response is not None:
+                response, failure = answers.get(message_id, (None, None))
+                if failure is None and response is not None:
                     found[message_id] = response
-                elif exc is None:
+                elif failure is None:
                     retry.append(message_id)  # no answer for this part
-                elif exc.resp.status == 404:
+                elif failure.resp.status == 404:
                     log.info("gmail: message %s is gone, skipped", message_id)
-                elif retryable(exc):
+                elif retryable(failure):
                     retry.append(message_id)
-                    after = _retry_after(exc)
+                    after = _retry_after(failure)
                     if after is not None:
                         retry_after = max(after, retry_after or 0.0)
                 else:
-                    raise exc
+                    raise failure
             if retry:
                 if attempt >= self.backoff.tries:
                     raise ConnectError(

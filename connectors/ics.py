@@ -28,7 +28,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,31 +44,11 @@ from connectors.base import (
     TLSError,
 )
 from connectors.ical import MalformedError, resources
+from connectors.ics_settings import IcsSettings as IcsSettings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.connectors.ics")
 
 MAX_BYTES = 100 * 1024 * 1024  # a feed larger than this is refused
-
-
-@dataclass(frozen=True)
-class IcsSettings:
-    """The keys of a ``type = "ics"`` account table (``url`` or ``path``)."""
-
-    url: str | None = None
-    path: str | None = None
-    ca_file: str | None = None
-    allow_insecure: bool = False
-    timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        if (self.url is None) == (self.path is None):
-            raise ValueError("give either url or path")
-        if self.url is not None:
-            scheme = urllib.parse.urlsplit(self.url).scheme.lower()
-            if scheme not in ("https", "http"):
-                raise ValueError(f"url must start with https:// (got {scheme or 'no scheme'})")
-            if scheme == "http" and not self.allow_insecure:
-                raise ValueError("url is plain http: use https, or set allow_insecure = true")
 
 
 def masked(url: str) -> str:

@@ -24,7 +24,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
 import imapclient
 import imapclient.exceptions
@@ -32,7 +32,6 @@ from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
 
 from connectors.base import (
-    DEFAULT_TIMEOUT,
     HEADER_FIELDS,
     AuthError,
     Batch,
@@ -45,6 +44,7 @@ from connectors.base import (
     TLSError,
     timeout_seconds,
 )
+from connectors.imap_settings import ImapSettings as ImapSettings
 
 BATCH_SIZE = 500
 #: How far an empty UID range may widen over sparse UIDs. imapclient 4 takes
@@ -70,31 +70,6 @@ _GMAIL_LABELS = {
     "\\Sent": FolderRole.SENT,
 }
 _FETCH_HEADERS = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(f.upper() for f in HEADER_FIELDS))
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """The keys of an ``type = "imap"`` account table."""
-
-    host: str
-    username: str
-    port: int | None = None  # default: 993 for tls, 143 otherwise
-    security: Literal["tls", "starttls", "plain"] = "tls"
-    allow_insecure: bool = False
-    ca_file: str | None = None  # an extra CA to trust, for self-hosted servers
-    password_command: list[str] | None = None
-    folders: list[str] | None = None  # default: all but drafts, junk and trash
-    #: seconds (or a duration, "30s") each connect, TLS handshake, login and command may
-    #: take; stored as seconds
-    timeout: timedelta | float = DEFAULT_TIMEOUT
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "timeout", timeout_seconds(self.timeout))
-        if self.security == "plain" and not self.allow_insecure:
-            raise ValueError(
-                "security = 'plain' would send the password unencrypted; "
-                "use tls or starttls, or set allow_insecure = true"
-            )
 
 
 @dataclass(frozen=True)
@@ -424,6 +399,7 @@ def _fast_records(
             server_time=_internaldate(date_match.group(1)) if date_match else None,
             folder=folder.name,
             role=folder.role,
+            uid=str(uid),
         )
     return [found[uid] for uid in sorted(found)]
 
@@ -476,6 +452,7 @@ def _parsed_records(
                 server_time=server_time if isinstance(server_time, datetime) else None,
                 folder=folder.name,
                 role=role,
+                uid=str(uid),
             )
         )
     return records
@@ -496,6 +473,28 @@ def _connect_error(exc: Exception, where: str, timeout: float) -> ConnectError:
         return ConnectError(f"{where}: timed out {step}: {_waited(timeout)}")
     reason = getattr(exc, "strerror", None) or server_text(exc)
     return ConnectError(f"{where}: cannot connect: {reason}")
+
+
+def _login(client: imapclient.IMAPClient, username: str, password: str, where: str) -> None:
+    """LOGIN, or AUTHENTICATE PLAIN in UTF-8 when the credentials are not ASCII.
+
+    IMAP's LOGIN command carries only ASCII (imaplib raises an error quoting
+    the offending character); SASL PLAIN carries UTF-8 (RFC 4616). Nothing of
+    the secret is ever put in an error.
+    """
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    if not client.has_capability("AUTH=PLAIN"):
+        raise AuthError(
+            f"{where}: the password (or user name) has non-ASCII characters and the server "
+            "does not offer AUTHENTICATE PLAIN, the only way to send them; "
+            "use an ASCII (app) password"
+        )
+    try:
+        client.plain_login(username, password)
+    except UnicodeError:
+        raise AuthError(f"{where}: the credentials cannot be sent as UTF-8") from None
 
 
 def connect(settings: ImapSettings, password: str) -> ImapConnector:
@@ -530,7 +529,10 @@ def connect(settings: ImapSettings, password: str) -> ImapConnector:
             raise _connect_error(exc, where, timeout) from None
     client.normalise_times = False  # keep INTERNALDATE timezone-aware
     try:
-        client.login(settings.username, password)
+        _login(client, settings.username, password, where)
+    except AuthError:
+        client.shutdown()
+        raise
     except imapclient.exceptions.LoginError as exc:
         client.shutdown()
         raise AuthError(

@@ -98,7 +98,7 @@ class Backoff:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """The wait before retry number ``attempt`` (0-based)."""
-        exp = min(self.cap, self.base * (2**attempt))
+        exp = min(self.cap, self.base * 2.0**attempt)
         wait = exp * (0.5 + self.rand() / 2)
         if retry_after is not None:
             wait = max(wait, min(retry_after, self.cap * 4))

@@ -18,7 +18,7 @@ from syncd import tokens
 from syncd.config import Account
 from syncd.secrets import SecretError, ensure_keyring, get_secret
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.accounts")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AccountType:
 def _open_imap(account: Account) -> Connector:
     settings: imap.ImapSettings = account.settings
     try:
-        password = get_secret(account.name, settings.password_command)
+        password = get_secret(account.name, settings.password_command, settings.password_file)
     except SecretError as exc:
         raise ConnectorError(str(exc)) from None
     return imap.connect(settings, password)

@@ -12,7 +12,7 @@ from syncd.model import NotificationAction
 from syncd.notify.base import ActionRequest, Notifier
 from syncd.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.actions")
 
 SNOOZE_FOR = timedelta(days=30)
 TOUCH_NOTE = "marked as contacted from a notification"

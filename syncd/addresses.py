@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
+from bisect import bisect_left
 
 _ADDR_SPEC = re.compile(
     r"[a-z0-9!#$%&'*+/=?^_`{|}~.\u00a0-\U0010ffff-]+"
@@ -46,7 +48,7 @@ def normalize(address: str) -> str | None:
     'jdoe@gmail.com'
     """
     address = address.strip()
-    address = address.translate(_ASCII_LOWER)
+    address = address.lower() if address.isascii() else address.translate(_ASCII_LOWER)
     if len(address) > _ADDR_MAX or not _ADDR_SPEC.fullmatch(address):
         return None
     if "\ufffd" in address:
@@ -66,9 +68,9 @@ def normalize(address: str) -> str | None:
 
 #: One encoded word. No nested quantifiers: linear.
 _WORD = re.compile(r"=\?([^?\s]{1,75})\?([qQbB])\?([^?\s]*)\?=")
-_Q_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 
+@functools.lru_cache(maxsize=128)
 def _charset(name: str) -> str | None:
     """A Python text codec for a MIME charset name, or None."""
     name = name.split("*", 1)[0].strip().lower()  # RFC 2231 language suffix
@@ -93,7 +95,7 @@ def _decode_word(charset: str, encoding: str, text: str) -> str | None:
             raw = raw + b"=" * (-len(raw) % 4)
             data = base64.b64decode(raw, validate=False)
         else:
-            data = _Q_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), raw.replace(b"_", b" "))
+            data = binascii.a2b_qp(raw, header=True)
         return data.decode(codec, "replace")
     except (binascii.Error, ValueError, LookupError, UnicodeError, TypeError):
         return None
@@ -124,234 +126,257 @@ def decode_words(value: str) -> str:
     return clean("".join(parts))
 
 
-# --- the address-list tokenizer ----------------------------------------------------------------
+# --- masking: quoted strings, comments and domain literals --------------------------------------
 
-#: Runs of ordinary characters: everything but specials, quotes, backslash and whitespace.
-_RUN = re.compile(r'[^\s"\\()<>,;:@\[\]]+')
-_SPACE = re.compile(r"\s+")
-_QUOTED_RUN = re.compile(r'[^"\\]+')
-_COMMENT_RUN = re.compile(r"[^\\()]+")
+_FILL = "\0"  # the value is NUL-free before masking, so NUL marks masked text only
+_EVENT = re.compile(r'["(\[]|[\\)]+')
+#: Comment text, quoted pairs and whole one-level comments: the flat stretches of a comment.
+_COMMENT_TEXT = re.compile(r"(?:[^()\\]++|\\[\s\S]|\((?:[^()\\]|\\[\s\S])*+\))*+")
+#: A run of one-level comments with only whitespace between them.
+_COMMENT_RUN = re.compile(r"\((?:[^()\\]|\\[\s\S])*+\)(?:\s*+\((?:[^()\\]|\\[\s\S])*+\))*+")
+_COMMENT_INNER = re.compile(r"\(((?:[^()\\]|\\[\s\S])*+)\)")
+_PARENS = re.compile(r"\(+|\)+")
 
-# Token kinds.
-_ATOM, _QUOTED, _SPECIAL, _BAD = "a", "q", "s", "!"
+
+def _unescape(text: str) -> str:
+    """Quoted pairs undone (``\\x`` -> ``x``); the text is NUL-free, so NUL holds ``\\\\``."""
+    if "\\" not in text:
+        return text
+    return text.replace("\\\\", "\0").replace("\\", "").replace("\0", "\\")
 
 
-def _tokens(value: str) -> list[tuple[str, str, str]]:
-    """``(kind, text, comment)`` tokens of an address list, in one pass.
+#: Closed quoted strings and the ordinary text between them (no comment, literal or
+#: stray backslash): masked in one go by :func:`_mask_quotes`.
+_QUOTED_RUN = re.compile(r'(?:"(?:[^"\\]|\\[\s\S])*+"|[^"(\[\\)]++)++')
+_QUOTED_PAIR = re.compile(r"\\[\s\S]")
 
-    Whitespace is dropped, except that each token records whether it follows
-    whitespace (the ``comment`` slot of a special " " marker is not used: a
-    whitespace gap is the token ``(_SPECIAL, " ", "")``). Comment text is
-    returned as a ``("c", text, "")`` token. An unterminated quoted string or
-    comment, or a stray ``)``, is a ``_BAD`` token that spoils only its entry.
+
+def _mask_quotes(run: str) -> str:
+    """A :data:`_QUOTED_RUN` with the contents of its quoted strings NUL, at C speed.
+
+    Quoted pairs occur only inside the quoted strings of such a run, so once
+    they are blanked every ``"`` left is a delimiter: the odd pieces between
+    them are the contents.
     """
-    out: list[tuple[str, str, str]] = []
-    n = len(value)
-    i = 0
-    while i < n:
-        ch = value[i]
-        if ch in " \t\r\n" or ch.isspace():
-            m = _SPACE.match(value, i)
-            i = m.end() if m else i + 1
-            out.append((_SPECIAL, " ", ""))
-        elif ch == '"':
-            buf: list[str] = []
-            i += 1
-            closed = False
-            while i < n:
-                c = value[i]
-                if c == '"':
-                    i += 1
-                    closed = True
-                    break
-                if c == "\\":
-                    buf.append(value[i + 1 : i + 2])
-                    i += 2
-                    continue
-                m = _QUOTED_RUN.match(value, i)
-                end = m.end() if m else i + 1
-                buf.append(value[i:end])
-                i = end
-            if not closed:
-                out.append((_BAD, "", ""))
-                i = n
-            else:
-                out.append((_QUOTED, "".join(buf), ""))
-        elif ch == "(":
-            depth = 0
-            buf = []
-            start = i
-            while i < n:
-                c = value[i]
-                if c == "\\":
-                    buf.append(value[i + 1 : i + 2])
-                    i += 2
-                    continue
-                if c == "(":
-                    depth += 1
-                    if depth > 1:
-                        buf.append(c)
-                elif c == ")":
-                    depth -= 1
-                    if depth == 0:
-                        i += 1
-                        break
-                    buf.append(c)
-                else:
-                    m = _COMMENT_RUN.match(value, i)
-                    if m:
-                        buf.append(m.group())
-                        i = m.end()
-                        continue
-                    buf.append(c)
-                i += 1
-            if depth:
-                out.append((_BAD, value[start:], ""))
-                i = n
-            else:
-                out.append(("c", "".join(buf), ""))
-        elif ch == "\\" or ch == ")":
-            out.append((_BAD, ch, ""))
-            i += 1
-        elif ch in "<>,;:@[]":
-            if ch == "[":  # a domain literal: keep it whole, it never normalises
-                j = value.find("]", i)
-                if j < 0:
-                    out.append((_BAD, "", ""))
-                    i = n
-                    continue
-                out.append((_ATOM, value[i : j + 1], ""))
-                i = j + 1
-                continue
-            out.append((_SPECIAL, ch, ""))
-            i += 1
+    if "\\" in run:
+        run = _QUOTED_PAIR.sub(_FILL * 2, run)
+    pieces = run.split('"')
+    pieces[1::2] = [_FILL * len(piece) for piece in pieces[1::2]]
+    return '"'.join(pieces)
+
+
+#: Depth changes the nested comments of one header value may make in all (each costs
+#: a step); more spoil the rest of the value like an unclosed comment. Real mail
+#: nests a comment two or three levels deep, rarely; one-level comments cost nothing.
+_COMMENT_STEPS = 1024
+#: Characters of a display name read; the store keeps 200 of it, so more is garbage
+#: whose only effect would be work.
+_NAME_SCAN = 4000
+
+
+def _comment_end(value: str, i: int, budget: list[int]) -> int:
+    """The end of the (possibly nested) comment opening at ``i``; -1 if it never closes
+    (or the value's nested comments have used up ``budget``, see :data:`_COMMENT_STEPS`).
+
+    Runs of parentheses are counted in one step, so even ``((((...`` costs one
+    regex match per run, not per character.
+    """
+    simple = _COMMENT_RUN.match(value, i)
+    if simple is not None:
+        return simple.end()
+    depth = 0
+    k = i
+    while budget[0] > 0:
+        budget[0] -= 1
+        k = _COMMENT_TEXT.match(value, k).end()  # type: ignore[union-attr]  # always matches
+        run = _PARENS.match(value, k)
+        if run is None:
+            return -1  # the end of the value (or a lone trailing backslash)
+        length = run.end() - k
+        if value[k] == "(":
+            depth += length
+        elif length >= depth:
+            return k + depth
         else:
-            m = _RUN.match(value, i)
-            end = m.end() if m else i + 1
-            out.append((_ATOM, value[i:end], ""))
-            i = end
-    return out
+            depth -= length
+        k = run.end()
+    return -1  # nesting that changes depth this often is no comment a mail client wrote
 
 
-def _phrase(words: list[tuple[str, str]]) -> str:
-    """A display name from its words: encoded words decoded, whitespace folded."""
-    text = " ".join(w for _, w in words)
-    return " ".join(decode_words(text).split())
+def _mask(value: str) -> tuple[str, str, list[tuple[int, str]]]:
+    """``(masked, plain, comments)`` for a NUL-free value, all in one linear pass.
+
+    ``masked`` has the same length as ``value``; the contents of quoted strings
+    and domain literals are NUL and comments are spaces, so every special left
+    in it is syntax. ``plain`` is the value with each comment blanked to spaces
+    (a comment is whitespace between the parts of an address). ``comments`` are
+    ``(offset, text)`` of each outer comment (or run of them, see
+    :func:`_comment_name`), for a name when there is no phrase.
+    An unterminated quoted string, comment or literal makes the rest of the value
+    one spoilt entry (a backslash in ``masked``); so does a stray ``)`` or backslash.
+    """
+    masked: list[str] = []
+    plain: list[str] = []
+    comments: list[tuple[int, str]] = []
+    budget = [_COMMENT_STEPS]
+    pos, n = 0, len(value)
+    while True:
+        event = _EVENT.search(value, pos)
+        if event is None:
+            masked.append(value[pos:])
+            plain.append(value[pos:])
+            break
+        i = event.start()
+        if i > pos:
+            masked.append(value[pos:i])
+            plain.append(value[pos:i])
+        ch = value[i]
+        j = -1
+        if ch == '"':
+            run = _QUOTED_RUN.match(value, i)
+            if run is not None:
+                j = run.end()
+                masked.append(_mask_quotes(value[i:j]))
+                plain.append(value[i:j])
+        elif ch == "(":
+            j = _comment_end(value, i, budget)
+            if j >= 0:
+                comments.append((i, value[i:j]))
+                masked.append(" " * (j - i))
+                plain.append(" " * (j - i))
+        elif ch == "[":
+            j = value.find("]", i) + 1 or -1
+            if j >= 0:
+                masked.append("[" + _FILL * (j - i - 2) + "]")
+                plain.append(value[i:j])
+        else:  # a stray ')' or '\': kept, so that its entry is dropped
+            j = event.end()
+            masked.append(value[i:j])
+            plain.append(value[i:j])
+        if j < 0:  # never closed: the rest of the value is one spoilt entry
+            masked.append("\\" + _FILL * (n - i - 1))
+            plain.append(value[i:])
+            break
+        pos = j
+    return "".join(masked), "".join(plain), comments
 
 
-def _mailbox(tokens: list[tuple[str, str, str]]) -> tuple[str, str] | None:
-    """``(display name, addr-spec)`` from the tokens of one list entry, or None."""
-    if any(kind == _BAD for kind, _, _ in tokens):
-        return None
-    comments = [text for kind, text, _ in tokens if kind == "c"]
-    # Words: atoms and quoted strings, with whitespace gaps kept for the addr-spec.
-    lt = next((i for i, t in enumerate(tokens) if t == (_SPECIAL, "<", "")), -1)
-    if lt >= 0:
-        gt = next((i for i in range(lt + 1, len(tokens)) if tokens[i] == (_SPECIAL, ">", "")), -1)
-        if gt < 0:
-            return None
-        before, inside, after = tokens[:lt], tokens[lt + 1 : gt], tokens[gt + 1 :]
-        if any(
-            kind in (_ATOM, _QUOTED) or (kind == _SPECIAL and text != " ")
-            for kind, text, _ in after
-        ):
-            return None
-        words: list[tuple[str, str]] = []
-        for kind, text, _ in before:
-            if kind in (_ATOM, _QUOTED):
-                words.append((kind, text))
-            elif kind == _SPECIAL and text != " ":
-                return None  # '@', ':', '>' in a display name: not a mailbox
-        # An obsolete route (<@a.example,@b.example:x@y>) is dropped.
-        colon = max((i for i, t in enumerate(inside) if t == (_SPECIAL, ":", "")), default=-1)
-        if colon >= 0:
-            inside = inside[colon + 1 :]
-        spec = _addr_spec(inside)
-        if spec is None:
-            return None
-        name = _phrase(words)
-        return (name or _comment_name(comments), spec)
-    spec = _addr_spec(tokens)
-    if spec is None:
-        return None
-    return (_comment_name(comments), spec)
+# --- entries and mailboxes ----------------------------------------------------------------------
+
+#: From a position to the next list separator (``,`` ``;`` or ``:``) outside angle
+#: brackets. Possessive throughout: each character is looked at a bounded number of times.
+_TO_SEP = re.compile(r"(?:[^,;:<]++|<(?:\s*@[^<>]*+|[^<>,]*+)>|<)*+")
+#: From a position to the next ``,`` or ``;``: skipping the rest of a spoilt entry.
+_TO_END = re.compile(r"(?:[^,;<]++|<(?:\s*@[^<>]*+|[^<>,]*+)>|<)*+")
+#: Separators with only whitespace between them (empty elements); not the whitespace
+#: after the last one, which may be a comment (masked to spaces) of the next entry.
+_EMPTY = re.compile(r"(?:\s*+[,;])*+")
+_GAP = re.compile(r"\s*+")
+_ADJACENT = re.compile(r"[^\s.@]\s+[^\s.@]")
+_NAME_SPECIALS = re.compile(r"[<>@,;:\[\]]")
+_SPEC_SPECIALS = re.compile(r"[<>,;:\[\]]")
+_WORDS = re.compile(r'"((?:[^"\\]|\\[\s\S])*+)"|([^\s"]++)')
 
 
-def _comment_name(comments: list[str]) -> str:
-    """The display name a mail client takes from comments when there is no phrase."""
-    return " ".join(decode_words(" ".join(comments)).split()) if comments else ""
+#: ``"Display Name" <local@domain>``: what most entries that need the full path look like.
+_QUOTED_MAILBOX = re.compile(
+    r'\s*+("(?:[^"\\]|\\[\s\S])*+")\s*+<([^\s<>()",;:@\[\]\\]++@[^\s<>()",;:@\[\]\\]++)>\s*+'
+)
 
 
-def _addr_spec(tokens: list[tuple[str, str, str]]) -> str | None:
-    """``local@domain`` from atoms, dots, a quoted local part, comments and CFWS; or None."""
-    parts: list[str] = []
-    for kind, text, _ in tokens:
-        if kind == _ATOM:
-            parts.append(text)
-        elif kind == _QUOTED:
-            parts.append('"' + text + '"')
-        elif kind == _SPECIAL:
-            if text == "@":
-                parts.append("@")
-            elif text != " ":
-                return None
-        # comments and whitespace between the parts of an addr-spec are CFWS
-    spec = "".join(parts)
-    if spec.count("@") != 1 or spec.startswith("@") or spec.endswith("@"):
+def _entries(masked: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each list entry worth reading, groups opened and closed on the way.
+
+    Empty elements are skipped; an entry with a stray ``:`` (a group inside a
+    group, a colon after an address) is left out.
+    """
+    entries: list[tuple[int, int]] = []
+    n = len(masked)
+    start = pos = 0
+    in_group = False
+    while True:
+        end = _TO_SEP.match(masked, pos).end()  # type: ignore[union-attr]  # always matches
+        if end < n and masked[end] == ":":
+            if not in_group and "@" not in masked[start:end]:
+                in_group = True  # the group's display name is no mailbox
+                start = pos = end + 1
+                continue
+            end = _TO_END.match(masked, end).end()  # type: ignore[union-attr]
+        elif end > start:
+            entries.append((start, end))
+        if end >= n:
+            return entries
+        skip = _EMPTY.match(masked, end).end()  # type: ignore[union-attr]
+        if in_group and ";" in masked[end:skip]:
+            in_group = False
+        start = pos = skip
+
+
+def _phrase(text: str) -> str:
+    """A display name from its words: quoted pairs undone, encoded words decoded, spaces folded.
+
+    Only quoted strings can hold a backslash here (a stray one spoils its entry
+    before), so quoted pairs are undone once, over the joined words.
+    """
+    if '"' not in text:
+        return " ".join(decode_words(text).split())
+    words = " ".join(q or a for q, a in _WORDS.findall(text))
+    return " ".join(decode_words(_unescape(words)).split())
+
+
+def _addr_spec(masked: str, plain: str) -> str | None:
+    """``local@domain`` from one addr-spec (CFWS between its parts dropped), or None."""
+    if _SPEC_SPECIALS.search(masked) or _ADJACENT.search(masked.strip()):
+        return None  # a special, or two words with only whitespace between them
+    if '"' not in plain:
+        return "".join(plain.split()) if plain.count("@") == 1 else None
+    spec = _unescape("".join(q or a for q, a in _WORDS.findall(plain)))
+    if spec.count("@") != 1:
         return None
     return spec
 
 
-def _entries(value: str) -> list[list[tuple[str, str, str]]]:
-    """The value's tokens cut into list entries (groups opened and closed on the way)."""
-    entries: list[list[tuple[str, str, str]]] = []
-    current: list[tuple[str, str, str]] = []
-    in_angle = in_group = route = angle_first = has_at = False
-    for token in _tokens(value):
-        kind, text, _ = token
-        gap = kind == "c" or (kind == _SPECIAL and text == " ")
-        if in_angle:
-            if angle_first and not gap:
-                angle_first = False
-                route = kind == _SPECIAL and text == "@"
-            if kind == _SPECIAL:
-                if text == ">":
-                    in_angle = False
-                elif text == "," and not route:
-                    # an unterminated angle address ends at the comma, spoiling its entry
-                    in_angle = False
-                    current.append((_BAD, "", ""))
-                    entries.append(current)
-                    current, has_at = [], False
-                    continue
-                elif text == ":":
-                    route = False
-                elif text == "<":
-                    current.append((_BAD, "", ""))
-            current.append(token)
-            continue
-        if kind == _SPECIAL:
-            if text == "<":
-                in_angle = angle_first = True
-                route = False
-            elif text in ",;":
-                entries.append(current)
-                current, has_at = [], False
-                if text == ";":
-                    in_group = False
-                continue
-            elif text == ":":
-                if in_group or has_at:
-                    current.append((_BAD, "", ""))
-                else:
-                    current = []  # the group's display name is no mailbox
-                    in_group = True
-                continue
-            elif text == "@":
-                has_at = True
-        current.append(token)
-    entries.append(current)
-    return entries
+def _mailbox(masked: str, plain: str) -> tuple[str, str] | None:
+    """``(display name, addr-spec)`` of one list entry, or None when it is not a mailbox.
+
+    ``masked`` and ``plain`` are the entry's slices of :func:`_mask`'s strings.
+    """
+    if "@" not in masked or "\\" in masked or ")" in masked:
+        return None
+    lt = masked.find("<")
+    if lt < 0:
+        spec = _addr_spec(masked, plain)
+        return None if spec is None else ("", spec)
+    gt = masked.find(">", lt)
+    if gt < 0 or masked.count("<") > 1 or masked.count(">") > 1:
+        return None
+    if not _GAP.fullmatch(masked, gt + 1) or _NAME_SPECIALS.search(masked, 0, lt):
+        return None
+    inside_masked, inside_plain = masked[lt + 1 : gt], plain[lt + 1 : gt]
+    colon = inside_masked.rfind(":")  # an obsolete route (<@a.example,@b.example:x@y>)
+    if colon >= 0:
+        if not inside_masked.lstrip().startswith("@"):
+            return None
+        inside_masked, inside_plain = inside_masked[colon + 1 :], inside_plain[colon + 1 :]
+    spec = _addr_spec(inside_masked, inside_plain)
+    if spec is None:
+        return None
+    return (_phrase(plain[: min(lt, _NAME_SCAN)]), spec)
+
+
+def _comment_name(spans: list[str]) -> str:
+    """The display name a mail client takes from comments when there is no phrase.
+
+    ``spans`` are the comments as :func:`_mask` found them: a run of one-level
+    comments, or one nested comment (kept whole, its inner parentheses too).
+    """
+    texts: list[str] = []
+    for span in spans:
+        if _COMMENT_RUN.fullmatch(span):
+            texts.extend(_COMMENT_INNER.findall(span))
+        else:
+            texts.append(span[1:-1])
+    return " ".join(decode_words(_unescape(" ".join(texts)[:_NAME_SCAN])).split())
 
 
 # --- the two paths ------------------------------------------------------------------------------
@@ -371,7 +396,7 @@ def _parse_simple(value: str) -> list[tuple[str, str]] | None:
             continue
         lt = entry.find("<")
         if lt < 0:
-            if "<" in entry or ">" in entry or " " in entry or "\t" in entry:
+            if ">" in entry or " " in entry or "\t" in entry:
                 return None
             bare = entry
             name = ""
@@ -386,9 +411,9 @@ def _parse_simple(value: str) -> list[tuple[str, str]] | None:
             return None
         normal = normalize(bare)
         if normal is not None:
-            result.append(
-                (" ".join(decode_words(" ".join(name.split())).split()) if name else "", normal)
-            )
+            if name:
+                name = " ".join((decode_words(name) if "=?" in name else name).split())
+            result.append((name, normal))
     return result
 
 
@@ -401,6 +426,7 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
     """
     if not value or "@" not in value:
         return []
+    value = clean(value)
     simple = _parse_simple(value)
     if simple is not None:
         return simple
@@ -408,15 +434,27 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
 
 
 def _parse_full(value: str) -> list[tuple[str, str]]:
-    """Every shape of RFC 5322 address list, one linear pass; bad entries dropped."""
+    """Every shape of RFC 5322 address list, in linear time; bad entries dropped."""
+    if _FILL in value:
+        value = value.replace(_FILL, "")
+    masked, plain, comments = _mask(value)
+    starts = [offset for offset, _ in comments]
     result = []
-    for entry in _entries(value):
-        if not entry:
-            continue
-        mailbox = _mailbox(entry)
+    for start, end in _entries(masked):
+        text = plain[start:end]
+        quoted = _QUOTED_MAILBOX.fullmatch(text)  # the everyday shape, in one match
+        if quoted is not None:
+            mailbox: tuple[str, str] | None = (_phrase(quoted.group(1)), quoted.group(2))
+        else:
+            mailbox = _mailbox(masked[start:end], text)
         if mailbox is None:
             continue
         normal = normalize(mailbox[1])
-        if normal is not None:
-            result.append((mailbox[0], normal))
+        if normal is None:
+            continue
+        name = mailbox[0]
+        if not name and comments:
+            first, last = bisect_left(starts, start), bisect_left(starts, end)
+            name = _comment_name([text for _, text in comments[first:last]])
+        result.append((name, normal))
     return result

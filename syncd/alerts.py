@@ -21,7 +21,7 @@ from syncd.notify.log import log_notification
 from syncd.notify.wording import compose
 from syncd.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.alerts")
 
 
 @dataclass

@@ -24,7 +24,7 @@ import platformdirs
 
 from syncd import durations
 from syncd.durations import parse_duration
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError as ConfigError  # importable from here too
 
 APP = "weakties"
 
@@ -35,9 +35,13 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
+def default_data_dir() -> Path:
+    """Where the default database lives ($XDG_DATA_HOME/weakties); created 0700 on first use."""
+    return Path(platformdirs.user_data_dir(APP))
+
+
 def default_database_url() -> str:
-    path = Path(platformdirs.user_data_dir(APP)) / "weakties.db"
-    return f"sqlite:///{path}"
+    return f"sqlite:///{default_data_dir() / 'weakties.db'}"
 
 
 def _within(key: str, value: timedelta | None, bounds: durations.Bounds) -> None:
@@ -113,7 +117,7 @@ class Notify:
         if self.backend == "command" and not self.command:
             raise ValueError(
                 'command: required when backend = "command" '
-                '(e.g. command = ["notify-send", "{name}", "{days} days"])'
+                '(e.g. command = ["notify-send", "--", "{name}", "{days} days"])'
             )
         for arg in self.command or []:
             try:
@@ -132,7 +136,7 @@ class Notify:
     @property
     def reply_window(self) -> timedelta | None:
         """How long a reply may be owed before it is told; None when "off"."""
-        return None if self.reply_after == "off" else self.reply_after  # type: ignore[return-value]
+        return None if self.reply_after == "off" else self.reply_after
 
     @property
     def quiet(self) -> tuple[time, time] | None:
@@ -242,7 +246,7 @@ class Config:
         """The contact's cadence, else the shortest of its tags', else the default."""
         if own is not None:
             return own
-        tagged = [self.tags[t].cadence for t in tags if t in self.tags and self.tags[t].cadence]
+        tagged = [c for t in tags if t in self.tags and (c := self.tags[t].cadence) is not None]
         return min(tagged) if tagged else self.defaults.cadence
 
 
@@ -377,14 +381,21 @@ def parse(data: dict[str, Any], path: Path) -> Config:
     return Config(path=path, **sections)
 
 
-def load(path: Path | None = None) -> Config:
-    """Load and validate the config. A missing file is an empty config."""
+class MissingConfig(ConfigError):
+    """There is no config file: every command but ``init`` needs one."""
+
+
+def load(path: Path | None = None, *, init_hint: str = "weakties init") -> Config:
+    """Load and validate the config; :class:`MissingConfig` when there is no file
+    (its message says to run ``init_hint``)."""
     path = path or default_config_path()
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        return Config(path=path)
+        raise MissingConfig(f"no config at {path}; run '{init_hint}'") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:

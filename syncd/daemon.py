@@ -155,6 +155,7 @@ class Daemon:
                     self._progress,
                     connect=self.connect,
                     clock=self.clock,
+                    tick=self.watchdog.ping,  # fed within a batch too, not only between
                 )
                 error = result.error
             except Stopping:
@@ -261,8 +262,9 @@ def run(store: Store, config: Config, notifier: Notifier) -> int:
         log.info(
             "started: polling %s every %s", names, format_duration(config.daemon.poll_interval)
         )
-        worker.start()
+        # ready before the worker runs: its first poll already feeds the watchdog
         sd_notify("READY=1", "STATUS=starting the first sync")
+        worker.start()
         while worker.is_alive() and not stop.wait(TICK):
             pass
         if not worker.is_alive() and not stop.is_set():

@@ -76,7 +76,7 @@ def mask(url: URL | str) -> str:
         try:
             url = parse(url)
         except DatabaseURLError:
-            return _mask_text(url)
+            return _mask_text(str(url))
     return url.render_as_string(hide_password=True)
 
 

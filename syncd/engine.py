@@ -8,6 +8,10 @@ after a calendar account's pass ``refresh_calendar`` evaluates again what
 needs it (docs/calendar-design.md). One account failing
 (wrong password, host down) is reported and the others still sync; batches
 stored before a failure stay stored, and the next pass resumes after them.
+
+A message the rules cannot read (they never raise by design; this is the net
+under them) is skipped, logged with its folder and UID and counted, and its
+batch and cursor are still stored: one message never stops an account.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from connectors.base import Connector, ConnectorError
 from syncd.accounts import open_connector
 from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
+from syncd.model import Interaction
 from syncd.rules import identities, interactions
 from syncd.store import Store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.engine")
 
 #: Account types whose connector yields calendar batches (their registry
 #: entries live in ``syncd.accounts``).
@@ -49,6 +54,7 @@ class AccountResult:
     account: str
     scanned: int = 0  # messages read from the source this pass
     new: int = 0  # interactions not recorded before
+    skipped: int = 0  # messages the rules could not read (logged with folder and UID)
     error: str | None = None
     calendar: bool = False  # a calendar source: events and meetings, not messages
     events: int = 0  # calendar resources read (new or changed) this pass
@@ -62,7 +68,10 @@ class AccountResult:
         """The line ``sync`` prints for a successful account."""
         if self.calendar:
             return f"{self.account}: {self.events:,} events, {self.meetings_new:,} meetings new"
-        return f"{self.account}: {self.scanned} messages scanned, {self.new} new interactions"
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return (
+            f"{self.account}: {self.scanned} messages scanned, {self.new} new interactions{skipped}"
+        )
 
 
 def sync_account(
@@ -73,11 +82,14 @@ def sync_account(
     *,
     connect: Callable[[Account], Connector] | None = None,
     clock: Clock = SYSTEM,
+    tick: Callable[[], None] | None = None,
 ) -> AccountResult:
     """Sync one account; never raises for a connector failure (see ``error``).
 
     ``connect`` opens the account (default: its type's, ``syncd.accounts``);
-    ``clock`` dates the stored batches.
+    ``clock`` dates the stored batches; ``tick`` is called before each record
+    goes through the rules (the daemon feeds systemd's watchdog with it, so a
+    long batch never looks like a hang).
     """
     result = AccountResult(account.name, calendar=account.type in CALENDAR_TYPES)
     me = identities(config.my_addresses())
@@ -94,6 +106,8 @@ def sync_account(
             for batch in connector.batches(store.load_state(account.name)):
                 if result.calendar or batch.events or batch.removed:
                     result.calendar = True
+                    if tick is not None:
+                        tick()
                     saved = store.save_calendar_batch(account.name, batch, **rules, now=clock.now())
                     result.events += saved.events
                     result.meetings_new += saved.new
@@ -101,11 +115,22 @@ def sync_account(
                     if progress:
                         progress(account.name, result.events, batch.expected_total)
                     continue
-                found = [
-                    i
-                    for record in batch.records
-                    for i in interactions(record, me, keep_subjects=keep_subjects)
-                ]
+                found: list[Interaction] = []
+                for record in batch.records:
+                    if tick is not None:
+                        tick()
+                    try:
+                        found.extend(interactions(record, me, keep_subjects=keep_subjects))
+                    except Exception as exc:  # the net under the rules: skip, never stop
+                        result.skipped += 1
+                        log.info(
+                            "account %s: skipped a message the rules could not read "
+                            "(folder %r, UID %s): %s",
+                            account.name,
+                            record.folder,
+                            record.uid or "?",
+                            type(exc).__name__,
+                        )
                 result.new += store.save_batch(account.name, found, batch.state, clock.now())
                 result.scanned += len(batch.records)
                 if progress:

@@ -26,13 +26,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from syncd.addresses import normalize
 from syncd.errors import WeaktiesError
+from syncd.model import name_problem
 
 if TYPE_CHECKING:
     import vobject.base
@@ -62,29 +65,45 @@ class Parsed:
     warnings: list[str] = field(default_factory=list)  # "line 12: ..." notes
 
 
+def _add_card(parsed: Parsed, name: str, emails: list[str], line: int) -> None:
+    """Keep one entry, unless its name is unusable (see ``syncd.model.name_problem``)."""
+    problem = name_problem(name) if name else None
+    if problem is not None:
+        parsed.warnings.append(f"line {line}: {problem}; entry left out")
+        return
+    parsed.cards.append(Card(name, emails, line))
+
+
 def read(path: Path, fmt: str | None = None) -> Parsed:
-    """Parse ``path`` in ``fmt`` (default: detected); raises ImportFileError."""
+    """Parse ``path`` in ``fmt`` (default: detected); raises ImportFileError.
+
+    The file is streamed: read line by line, one vCard (or CSV row) at a time,
+    so memory holds the cards found, not the file.
+    """
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            lines = _text_lines(file, path)
+            head = list(itertools.islice(lines, _HEAD_LINES))
+            fmt = fmt or detect(path, head)
+            parser = {"vcard": _vcard, "google": _google, "linkedin": _linkedin}[fmt]
+            parsed = Parsed(fmt)
+            try:
+                parser(itertools.chain(head, lines), parsed)
+            except _LineError as exc:
+                raise ImportFileError(f"{path}: line {exc.line}: {exc.message}") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read: {exc.strerror}") from None
-    text = _decode(raw, path)
-    fmt = fmt or detect(path, text)
-    parser = {"vcard": _vcard, "google": _google, "linkedin": _linkedin}[fmt]
-    parsed = Parsed(fmt)
-    try:
-        parser(text, parsed)
-    except _LineError as exc:
-        raise ImportFileError(f"{path}: line {exc.line}: {exc.message}") from None
     return parsed
 
 
-def detect(path: Path, text: str) -> str:
-    """The format from the content first (vCard, LinkedIn, Google headers), then the name."""
-    head = text.lstrip()[:200].upper()
-    if head.startswith("BEGIN:VCARD"):
+def detect(path: Path, head: list[str]) -> str:
+    """The format from the content first (vCard, LinkedIn, Google headers), then the name.
+
+    ``head`` is the file's first lines (:data:`_HEAD_LINES` of them, or all).
+    """
+    if "".join(head).lstrip()[:200].upper().startswith("BEGIN:VCARD"):
         return "vcard"
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in head]
     if _linkedin_header_index(lines) is not None:
         return "linkedin"
     if lines and any(_GOOGLE_EMAIL.match(h.strip()) for h in _row(lines[0])):
@@ -99,6 +118,9 @@ def detect(path: Path, text: str) -> str:
 
 # --- helpers -------------------------------------------------------------------
 
+#: Lines read ahead to recognise the format (LinkedIn's header comes after a few notes).
+_HEAD_LINES = 30
+
 
 class _LineError(Exception):
     def __init__(self, line: int, message: str) -> None:
@@ -106,19 +128,34 @@ class _LineError(Exception):
         self.line, self.message = line, message
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def _text_lines(file: BinaryIO, path: Path) -> Iterator[str]:
+    """The file's lines as text, line endings kept (for the CSV reader), one at a time.
+
+    UTF-8 (a BOM is dropped) is decoded line by line, so a byte that is not
+    UTF-8 is reported with its line; UTF-16 (with a BOM) is decoded whole.
+    """
+    start = file.read(2)
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         try:
-            return raw.decode("utf-16")
+            text = (start + file.read()).decode("utf-16")
         except UnicodeDecodeError:
             raise ImportFileError(f"{path}: not valid UTF-16") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFileError(
-            f"{path}: line {line}: not UTF-8 text (save the file as UTF-8)"
-        ) from None
+        yield from io.StringIO(text, newline="")
+        return
+    file.seek(0)
+    for number, raw in enumerate(file, 1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{path}: line {number}: not UTF-8 text (save the file as UTF-8)"
+            ) from None
+        if "\r" in line[:-2]:  # old Mac line endings: lines of their own
+            yield from line.splitlines(keepends=True)
+        else:
+            yield line
 
 
 def _row(line: str) -> list[str]:
@@ -134,7 +171,8 @@ def _clip(text: str, size: int = 80) -> str:
 
 
 def _addresses(values: list[str], line: int, parsed: Parsed) -> list[str]:
-    found: list[str] = []
+    """The valid addresses among ``values``, each once, in order (linear in their number)."""
+    found: dict[str, None] = {}
     for value in values:
         for part in value.split(":::"):
             part = part.strip()
@@ -142,39 +180,59 @@ def _addresses(values: list[str], line: int, parsed: Parsed) -> list[str]:
                 continue
             if normalize(part) is None:
                 parsed.warnings.append(f"line {line}: {part!r} is not an e-mail address, left out")
-            elif part not in found:
-                found.append(part)
-    return found
+            else:
+                found.setdefault(part)
+    return list(found)
 
 
 # --- vCard ---------------------------------------------------------------------
 
 
-def _vcard(text: str, parsed: Parsed) -> None:
-    lines = text.splitlines()
-    starts = [i + 1 for i, line in enumerate(lines) if line.strip().upper() == "BEGIN:VCARD"]
-    first = next((i + 1 for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None and first not in starts:
-        raise _LineError(first, f"expected BEGIN:VCARD, found {_clip(lines[first - 1])!r}")
+def _vcard(lines: Iterable[str], parsed: Parsed) -> None:
+    """Cut the stream into cards (BEGIN:VCARD .. END:VCARD) and parse each on its own."""
+    card: list[str] = []
+    start = depth = cards = 0
+    for number, line in enumerate(lines, 1):
+        key = line.strip().upper()
+        if depth == 0:
+            if not key:
+                continue
+            if key != "BEGIN:VCARD":
+                raise _LineError(number, f"expected BEGIN:VCARD, found {_clip(line)!r}")
+            start = number
+        if not line[:1].isspace():  # a folded line is never BEGIN or END
+            if key.startswith("BEGIN:"):
+                depth += 1
+            elif key.startswith("END:"):
+                depth -= 1
+        card.append(line.rstrip("\r\n") + "\r\n")  # any line ending, as CRLF
+        if depth == 0:
+            _vcard_card("".join(card), start, parsed)
+            card = []
+            cards += 1
+    if card:
+        _vcard_card("".join(card), start, parsed)  # never closed: vobject says so
+    elif not cards:
+        raise _LineError(1, "no vCard in the file (expected BEGIN:VCARD)")
+
+
+def _vcard_card(text: str, start: int, parsed: Parsed) -> None:
+    """One card's text (from line ``start`` of the file) -> a Card."""
     import vobject  # only for vCards: it costs every command start-up time
     import vobject.base
 
     try:
-        components = list(vobject.readComponents(text, allowQP=True))
+        card = vobject.readOne(text, allowQP=True)
     except vobject.base.VObjectError as exc:
-        line = max(int(getattr(exc, "lineNumber", None) or 1), 1)
+        line = start - 1 + max(int(getattr(exc, "lineNumber", None) or 1), 1)
         message = getattr(exc, "msg", None) or str(exc)
         raise _LineError(line, f"not a valid vCard: {_clip(message)}") from None
-    except (ValueError, TypeError, UnicodeError) as exc:
-        raise _LineError(1, f"not a valid vCard: {exc}") from None
-    if not components:
-        raise _LineError(1, "no vCard in the file (expected BEGIN:VCARD)")
-    for index, card in enumerate(components):
-        line = starts[index] if index < len(starts) else 1
-        if card.name != "VCARD":
-            raise _LineError(line, f"expected BEGIN:VCARD, found BEGIN:{card.name}")
-        emails = _addresses([str(e.value) for e in card.contents.get("email", [])], line, parsed)
-        parsed.cards.append(Card(_vcard_name(card), emails, line))
+    except (ValueError, TypeError, UnicodeError, StopIteration) as exc:
+        raise _LineError(start, f"not a valid vCard: {exc}") from None
+    if card.name != "VCARD":
+        raise _LineError(start, f"expected BEGIN:VCARD, found BEGIN:{card.name}")
+    emails = _addresses([str(e.value) for e in card.contents.get("email", [])], start, parsed)
+    _add_card(parsed, _vcard_name(card), emails, start)
 
 
 def _vcard_name(card: vobject.base.Component) -> str:
@@ -200,42 +258,56 @@ def _vcard_name(card: vobject.base.Component) -> str:
 # --- CSV -----------------------------------------------------------------------
 
 
-def _csv_rows(text: str, first_line: int, parsed: Parsed) -> list[tuple[int, dict[str, str]]]:
-    """Rows as dicts keyed by header, each with its starting line; strict on shape."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, dict[str, str]]] = []
+def _csv_table(
+    lines: Iterable[str], first_line: int
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header, and the rows after it as dicts with their starting line; strict on shape.
+
+    Streaming: rows are read as they are asked for.
+    """
+    reader = csv.reader(lines, strict=True)
     header: list[str] | None = None
     consumed = 0
     try:
         for fields in reader:
-            line = first_line + consumed
             consumed = reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if header is None:
+            if any(f.strip() for f in fields):
                 header = [h.strip() for h in fields]
-                continue
-            if len(fields) != len(header):
-                raise _LineError(line, f"{len(fields)} fields where the header has {len(header)}")
-            rows.append((line, dict(zip(header, fields, strict=True))))
+                break
     except csv.Error as exc:
         raise _LineError(first_line + reader.line_num - 1, f"malformed CSV: {exc}") from None
     if header is None:
         raise _LineError(first_line, "no header line")
-    return rows
+
+    def rows(header: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+        nonlocal consumed
+        try:
+            for fields in reader:
+                line = first_line + consumed
+                consumed = reader.line_num
+                if not any(f.strip() for f in fields):
+                    continue
+                if len(fields) != len(header):
+                    raise _LineError(
+                        line, f"{len(fields)} fields where the header has {len(header)}"
+                    )
+                yield line, dict(zip(header, fields, strict=True))
+        except csv.Error as exc:
+            raise _LineError(first_line + reader.line_num - 1, f"malformed CSV: {exc}") from None
+
+    return header, rows(header)
 
 
 def _join(*parts: str | None) -> str:
     return " ".join(" ".join(p.split()) for p in parts if p and p.strip())
 
 
-def _google(text: str, parsed: Parsed) -> None:
-    lines = text.splitlines()
-    header = [h.strip() for h in _row(lines[0])] if lines else []
+def _google(lines: Iterable[str], parsed: Parsed) -> None:
+    header, rows = _csv_table(lines, 1)
     email_columns = [h for h in header if _GOOGLE_EMAIL.match(h)]
     if not email_columns:
         raise _LineError(1, "not a Google Contacts CSV (no 'E-mail 1 - Value' column)")
-    for line, row in _csv_rows(text, 1, parsed):
+    for line, row in rows:
         name = (
             row.get("Name", "").strip()
             or _join(row.get("First Name"), row.get("Middle Name"), row.get("Last Name"))
@@ -245,28 +317,30 @@ def _google(text: str, parsed: Parsed) -> None:
         )
         emails = _addresses([row.get(c, "") for c in email_columns], line, parsed)
         if name or emails:
-            parsed.cards.append(Card(name, emails, line))
+            _add_card(parsed, name, emails, line)
 
 
 def _linkedin_header_index(lines: list[str]) -> int | None:
-    for index, line in enumerate(lines[:30]):
+    for index, line in enumerate(lines[:_HEAD_LINES]):
         fields = [f.strip() for f in _row(line)]
         if all(h in fields for h in _LINKEDIN_HEADER):
             return index
     return None
 
 
-def _linkedin(text: str, parsed: Parsed) -> None:
-    lines = text.splitlines(keepends=True)
-    index = _linkedin_header_index([ln.rstrip("\r\n") for ln in lines])
+def _linkedin(lines: Iterable[str], parsed: Parsed) -> None:
+    stream = iter(lines)
+    head = list(itertools.islice(stream, _HEAD_LINES))
+    index = _linkedin_header_index([ln.rstrip("\r\n") for ln in head])
     if index is None:
         raise _LineError(
             1,
             "not a LinkedIn Connections.csv (no header 'First Name,Last Name,"
             "URL,Email Address,...')",
         )
-    for line, row in _csv_rows("".join(lines[index:]), index + 1, parsed):
+    _, rows = _csv_table(itertools.chain(head[index:], stream), index + 1)
+    for line, row in rows:
         name = _join(row.get("First Name"), row.get("Last Name"))
         emails = _addresses([row.get("Email Address", "")], line, parsed)
         if name or emails:
-            parsed.cards.append(Card(name, emails, line))
+            _add_card(parsed, name, emails, line)

@@ -17,15 +17,27 @@ mail, or when the contact was added). It is told once; told again only after
 newer contact gives a new basis, which ends it. Snoozed contacts get none.
 Quiet hours hold every alert back; several alerts in one check make a single
 digest.
+
+A contact whose stored values cannot be reckoned with (a cadence outside
+1 day..100 years written by an older version or by hand, a date past the
+calendar's end) is left out of :func:`standings` and :func:`due_alerts`,
+logged once per process, so it never stops the check for the others.
 """
 
 from __future__ import annotations
 
+import logging
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from syncd import durations
 from syncd.config import Config
 from syncd.model import Alert, AlertKind, ContactFacts, Direction, Told
+
+log = logging.getLogger("weakties.lapses")
+#: The contacts already logged as skipped (id and the bad value), so a daemon logs once.
+_reported: set[tuple[int, timedelta | None]] = set()
 
 
 @dataclass(frozen=True)
@@ -52,9 +64,35 @@ def standing(facts: ContactFacts, config: Config, now: datetime) -> Standing:
     return Standing(facts, cadence, due, next_due, overdue_by, snoozed)
 
 
+def _checked(facts: ContactFacts, config: Config, now: datetime) -> Standing | None:
+    """The contact's standing, or None (logged once) when its stored values are unusable."""
+    why = None
+    if facts.cadence is not None:
+        try:
+            durations.CADENCE.check(facts.cadence)
+        except ValueError as exc:
+            why = f"its stored cadence ({facts.cadence.total_seconds():.0f} seconds) {exc}"
+    if why is None:
+        try:
+            return standing(facts, config, now)
+        except OverflowError:
+            why = "its dates run past the calendar's end"
+    key = (facts.id, facts.cadence)
+    if key not in _reported:
+        _reported.add(key)
+        log.warning(
+            "contact %r skipped: %s; fix it with 'weakties contact edit %s --cadence ...'",
+            facts.name,
+            why,
+            shlex.quote(facts.name),
+        )
+    return None
+
+
 def standings(contacts: list[ContactFacts], config: Config, now: datetime) -> list[Standing]:
-    """Every contact's standing, most overdue first, then soonest due."""
-    result = [standing(c, config, now) for c in contacts]
+    """Every contact's standing, most overdue first, then soonest due; a contact
+    whose stored values are unusable is left out (and logged once)."""
+    result = [s for c in contacts if (s := _checked(c, config, now)) is not None]
 
     def order(s: Standing) -> tuple[int, float, str]:
         return (1 if s.snoozed else 0, (s.next_due - now).total_seconds(), s.facts.name.lower())
@@ -66,9 +104,10 @@ def standings(contacts: list[ContactFacts], config: Config, now: datetime) -> li
 
 
 def alert_for(facts: ContactFacts, config: Config, now: datetime) -> Alert | None:
-    """The alert that holds for a contact now, if any (regardless of what was told)."""
-    s = standing(facts, config, now)
-    if s.snoozed:
+    """The alert that holds for a contact now, if any (regardless of what was told);
+    none for a contact whose stored values are unusable (logged once)."""
+    s = _checked(facts, config, now)
+    if s is None or s.snoozed:
         return None
     email = facts.emails[0] if facts.emails else None
     direction = facts.last_direction

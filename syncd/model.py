@@ -112,7 +112,35 @@ class Correspondent:
     last: datetime
     days: list[date]  # distinct days (UTC) with any interaction, ascending
     names: dict[str, int]  # display names seen -> in how many messages (and meetings)
+    #: how many conversations the days make (``syncd.suggest.conversations``), when
+    #: the store counted them; then ``days`` and ``names`` may be left empty
+    conversations: int | None = None
     met: int = 0  # distinct meetings (occurrences) with them; each is a two-way exchange
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a contact's name, or None when it can.
+
+    Names reach argv (the ``command`` notifier fills each placeholder into an
+    argument of the user's program), terminals and notifications: one that
+    starts with ``-`` would be read as an option, and control characters
+    (line breaks, escapes, NUL) could rewrite what is shown.
+    """
+    if not name.strip():
+        return "a name cannot be empty"
+    if name.lstrip().startswith("-"):
+        return f"a name cannot start with '-' (it would read as an option): {name!r}"
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in name):
+        return f"a name cannot hold control characters: {name!r}"
+    return None
+
+
+def validate_name(name: str) -> str:
+    """``name`` stripped; ValueError (one line, see :func:`name_problem`) when unusable."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name.strip()
 
 
 @dataclass(frozen=True)

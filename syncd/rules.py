@@ -23,12 +23,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import FolderRole, HeaderRecord
-from syncd.addresses import decode_words, normalize, parse_list
+from syncd.addresses import clean, decode_words, normalize, parse_list
 from syncd.model import Direction, Interaction
 
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _DATE_SLACK = timedelta(days=1)
 _SUBJECT_MAX = 500
+_FOLDER_MAX = 500  # the widths of the store's columns
+_MESSAGE_ID_MAX = 900  # RFC 5322 lines hold 998 octets; longer is garbage (hash key instead)
 
 
 def identities(addresses: Iterable[str]) -> frozenset[str]:
@@ -41,36 +43,50 @@ def _fields(raw: bytes) -> dict[str, list[str]]:
 
     The block holds only the few fields connectors fetch, so a plain split is
     all it takes; it is the hot path of a first sync, several times faster
-    than the stdlib's feed parser.
+    than the stdlib's feed parser. Folded lines are collected and joined once
+    (linear in the block, however many continuation lines a value has). Values
+    are raw: RFC 2047 words are decoded later, after an address list is parsed.
+    A bare CR is a line break like CRLF and LF; NULs and lone surrogates never
+    get this far (see :func:`syncd.addresses.clean`).
     """
+    text = clean(raw.decode("utf-8", "replace"))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     fields: dict[str, list[str]] = {}
-    values: list[str] | None = None
-    for line in raw.decode("utf-8", "replace").split("\n"):
-        line = line.rstrip("\r")
-        if not line.strip():
-            if values is None and not fields:
-                continue  # leading blank lines
-            break  # the end of the header block
+    parts: list[str] | None = None  # the lines of the value being read
+    names: list[str] = []
+    values: list[list[str]] = []
+    for line in text.split("\n"):
+        if not line:
+            if values:
+                break  # the end of the header block
+            continue  # leading blank lines
+        if line.isspace():
+            continue  # a whitespace-only line is folding white space, never the end
         if line[0] in " \t":
-            if values:  # a folded continuation line
-                values[-1] += " " + line.strip()
+            if parts is not None:  # a folded continuation line
+                parts.append(line)
             continue
         name, colon, value = line.partition(":")
         if not colon:
-            values = None  # not a header line: skip it and its continuations
+            parts = None  # not a header line: skip it and its continuations
             continue
-        values = fields.setdefault(name.strip().lower(), [])
-        values.append(value.strip())
+        parts = [value]
+        names.append(name.strip().lower())
+        values.append(parts)
+    for name, lines in zip(names, values, strict=True):
+        fields.setdefault(name, []).append(" ".join(" ".join(lines).split()))
     return fields
 
 
 def _first(fields: dict[str, list[str]], name: str) -> str:
-    return _text(fields.get(name, [""])[0])
+    """The first value of a field, raw (undecoded), or ''."""
+    return fields.get(name, [""])[0]
 
 
 def _text(value: str) -> str:
-    """A header value as text: whitespace folded, RFC 2047 decoded."""
-    return decode_words(" ".join(value.split()))
+    """A header value as text: RFC 2047 decoded, whitespace folded."""
+    return " ".join(decode_words(value).split())
 
 
 def message_time(date_header: str | None, server_time: datetime | None) -> datetime | None:
@@ -93,19 +109,20 @@ def is_bulk(fields: dict[str, list[str]]) -> bool:
     """Mailing lists, newsletters and machine-sent mail."""
     if "list-id" in fields or "list-unsubscribe" in fields:
         return True
-    if _first(fields, "precedence").strip().lower() in _BULK_PRECEDENCE:
+    if _text(_first(fields, "precedence")).lower() in _BULK_PRECEDENCE:
         return True
-    auto = _first(fields, "auto-submitted").split(";")[0].strip().lower()
+    auto = _text(_first(fields, "auto-submitted")).split(";")[0].strip().lower()
     return bool(auto) and auto != "no"
 
 
 def _message_id(raw: str) -> str | None:
+    """The ``<...>`` part of a Message-ID header; None when absent or too long to be one."""
     raw = raw.strip()
     start = raw.find("<")
     end = raw.find(">", start + 1) if start >= 0 else -1
     if end >= 0:
         raw = raw[start : end + 1]
-    return raw or None
+    return raw if 0 < len(raw) <= _MESSAGE_ID_MAX else None
 
 
 def dedupe_key(message_id: str | None, sender: str, date: str, subject: str) -> str:
@@ -133,7 +150,7 @@ def interactions(
     at = message_time(date_raw, record.server_time)
     if at is None:
         return []
-    subject = _first(fields, "subject")
+    subject = _text(_first(fields, "subject"))
     message_id = _message_id(_first(fields, "message-id"))
     key = dedupe_key(message_id, sender, date_raw, subject)
 
@@ -143,7 +160,7 @@ def interactions(
             pair
             for field in ("to", "cc", "bcc")
             for value in fields.get(field, [])
-            for pair in parse_list(_text(value))
+            for pair in parse_list(value)
         ]
     else:
         direction = Direction.RECEIVED
@@ -164,7 +181,7 @@ def interactions(
                 dedupe_key=key,
                 message_id=message_id,
                 subject=subject[:_SUBJECT_MAX] if keep_subjects else None,
-                folder=record.folder,
+                folder=clean(record.folder)[:_FOLDER_MAX],
             )
         )
     return result

@@ -13,6 +13,13 @@
   sources, stored as docs/calendar-design.md agrees (a resource's reduced
   iCalendar, its occurrences with the moment each counts from, and what the
   evaluations depended on).
+* ``address_summary`` and ``address_names``: per address, what ``suggest``
+  needs from ``interactions`` (counts each way, first and last time, the
+  distinct days, the display names seen), kept up to date by every batch in
+  its own transaction (``syncd.store.summary``).
+* ``store_version``: one counter, bumped in the transaction of every write
+  that changes what the read commands show, so the daemon's lapse check can
+  tell in one query that nothing changed since the last.
 
 The sync path (``syncd.store``'s batch writes) needs only these Core tables;
 the ORM classes in ``syncd.models`` are mapped onto them and imported only by
@@ -141,6 +148,33 @@ notified_alerts = Table(
     Column("kind", String(10), primary_key=True),  # "lapse" | "reply"
     Column("basis", UTCDateTime, nullable=False),  # the contact time the alert was about
     Column("notified_at", UTCDateTime, nullable=False),
+)
+
+address_summary = Table(
+    "address_summary",
+    metadata,
+    Column("address", String(320), primary_key=True),  # normalised, tracked or not
+    Column("sent", Integer, nullable=False),  # distinct messages I sent them
+    Column("received", Integer, nullable=False),  # distinct messages they sent me
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("days", LargeBinary, nullable=False),  # sorted distinct UTC day ordinals, int32 LE
+    Column("conversations", Integer, nullable=False),  # runs of days (syncd.suggest.EPISODE_GAP)
+)
+
+address_names = Table(
+    "address_names",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("name", String(200), primary_key=True),  # a display name seen ('' never stored)
+    Column("count", Integer, nullable=False),  # in how many interactions
+)
+
+store_version = Table(
+    "store_version",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the one row, id 1
+    Column("version", Integer, nullable=False),  # bumped by every write the readers see
 )
 
 # --- calendars (docs/calendar-design.md) -------------------------------------

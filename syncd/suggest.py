@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 
 from syncd.addresses import normalize
 from syncd.durations import format_duration
-from syncd.model import Correspondent
+from syncd.model import Correspondent, name_problem
 
 EPISODE_GAP = timedelta(days=7)
 MIN_CADENCE = timedelta(days=30)
@@ -106,7 +106,11 @@ def score(
 
 def proposed_name(names: dict[str, int], address: str) -> str:
     """The display name seen in most messages (not an address), else the address."""
-    usable = {n.strip().strip("'\""): c for n, c in names.items() if n.strip() and "@" not in n}
+    usable = {
+        n: c
+        for n, c in ((n.strip().strip("'\""), c) for n, c in names.items())
+        if n and "@" not in n and name_problem(n) is None
+    }
     if not usable:
         return address
     return max(sorted(usable), key=lambda n: usable[n])
@@ -122,6 +126,26 @@ def reason(
     return f"{words}, last {format_duration(since_last)} ago"
 
 
+def shortlist(
+    rows: Iterable[Correspondent], mine: Iterable[str], now: datetime, limit: int
+) -> list[str]:
+    """The addresses of the best ``limit`` suggestions, ranked as :func:`suggestions`
+    ranks them, from rows that carry their conversation count (no days needed):
+    the store then loads days and names for these few only."""
+    me = {m for a in mine if (m := normalize(a))}
+    ranked = []
+    for row in rows:
+        if row.address in me or is_robot(row.address):
+            continue
+        n = row.conversations if row.conversations is not None else len(conversations(row.days))
+        span, since = row.last - row.first, now - row.last
+        ranked.append(
+            (round(score(row.sent, row.received, n, span, since), 3), row.last, row.address)
+        )
+    ranked.sort(key=lambda r: (-r[0], -r[1].timestamp(), r[2]))  # as suggestions() sorts
+    return [address for _, _, address in ranked[:limit]]
+
+
 def suggestions(
     rows: Iterable[Correspondent],
     mine: Iterable[str],
@@ -135,12 +159,15 @@ def suggestions(
     for row in rows:
         if row.address in me or is_robot(row.address):
             continue
+        name = proposed_name(row.names, row.address)
+        if name_problem(name) is not None:  # e.g. -w@example.org: never a name to add
+            continue
         starts = conversations(row.days)
         span, since = row.last - row.first, now - row.last
         found.append(
             Suggestion(
                 address=row.address,
-                name=proposed_name(row.names, row.address),
+                name=name,
                 cadence=proposed_cadence(starts, default_cadence),
                 score=round(score(row.sent, row.received, len(starts), span, since), 3),
                 sent=row.sent,

@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.systemd")
 
 
 def sd_notify(*lines: str) -> bool:

@@ -9,10 +9,16 @@ go into the config, the database or the logs.
 
 from __future__ import annotations
 
+import logging
+import os
+import shlex
+import stat
 from pathlib import Path
 
 from syncd.files import write_private
 from syncd.secrets import SecretError, keyring_secret, store_secret
+
+log = logging.getLogger("weakties.tokens")
 
 
 def load_token(account: str, token_file: str | None) -> str:
@@ -21,15 +27,26 @@ def load_token(account: str, token_file: str | None) -> str:
     if token_file:
         path = Path(token_file).expanduser()
         try:
-            return path.read_text(encoding="utf-8")
+            with path.open(encoding="utf-8") as file:
+                mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+                token = file.read()
         except FileNotFoundError:
             raise SecretError(f"account {account!r}: no token file {path}; {hint}") from None
         except OSError as exc:
             raise SecretError(f"account {account!r}: token file {path}: {exc.strerror}") from None
-    token = keyring_secret(account)
-    if token is None:
+        if mode & 0o077:
+            log.warning(
+                "account %r: token file %s can be read by others (mode %04o); run: chmod 600 %s",
+                account,
+                path,
+                mode,
+                shlex.quote(str(path)),
+            )
+        return token
+    stored = keyring_secret(account)
+    if stored is None:
         raise SecretError(f"account {account!r}: no Google authorization stored; {hint}")
-    return token
+    return stored
 
 
 def save_token(account: str, token_file: str | None, token_json: str) -> None:

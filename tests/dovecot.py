@@ -172,7 +172,7 @@ class Dovecot:
         # a new file is read on first use.
         path = self.root / "users" / username
         tmp = path.with_name(f".{username}.tmp")
-        tmp.write_text(f"{username}:{{PLAIN}}{password}\n")
+        tmp.write_text(f"{username}:{{PLAIN}}{password}\n", encoding="utf-8")
         tmp.chmod(0o644)  # read by the auth process, which runs as the dovecot user
         tmp.replace(path)
         if replacing:
@@ -215,7 +215,11 @@ class Dovecot:
         try:
             if starttls:
                 imap.starttls(context)
-            imap.login(username, self.password(username))
+            password = self.password(username)
+            if password.isascii():
+                imap.login(username, password)
+            else:  # LOGIN is ASCII-only: a UTF-8 password goes by AUTHENTICATE PLAIN
+                imap.plain_login(username, password)
         except Exception:
             with contextlib.suppress(Exception):
                 imap.shutdown()

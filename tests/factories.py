@@ -56,6 +56,7 @@ class StoreFactory:
         self.root, self.opened = root, list[Store]()
 
     def __call__(self, name: str = "weakties") -> Store:
+        (self.root / "db").mkdir(mode=0o700, exist_ok=True)
         store = open_store(f"sqlite:///{self.root / 'db' / name}.db")
         self.opened.append(store)
         return store

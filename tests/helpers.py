@@ -64,6 +64,9 @@ class Env:
     config: Path
     db: Path
 
+    def __post_init__(self) -> None:
+        self.db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # never created for us
+
     def run(self, *args: str, input: str | None = None) -> Result:
         runner = CliRunner()
         return runner.invoke(

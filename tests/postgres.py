@@ -394,6 +394,7 @@ def postgres_url(postgres: Postgres) -> Iterator[str]:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The same test on a fresh SQLite file and on a fresh PostgreSQL database."""
     if request.param == "sqlite":
+        (tmp_path / "data").mkdir(mode=0o700, exist_ok=True)
         return f"sqlite:///{tmp_path}/data/weakties.db"
     url: str = request.getfixturevalue("postgres_url")
     return url

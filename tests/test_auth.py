@@ -47,3 +47,31 @@ def test_no_usable_keyring_names_password_command(
         keyring.set_keyring(previous)
     assert result.exit_code == 1
     assert "no usable keyring" in result.stderr and "password_command" in result.stderr
+
+
+def test_a_non_ascii_password_logs_in_with_authenticate_plain(
+    tmp_path: Path, dovecot: Dovecot, test_keyring: Path
+) -> None:
+    """IMAP LOGIN carries only ASCII: such a password goes by AUTHENTICATE PLAIN in UTF-8."""
+    password = "pässwörd-密码-ключ"
+    user = ImapUser(f"utf8-{tmp_path.name.lower()}@example.com", password)
+    dovecot.add_user(user.username, password)
+    dovecot.append(user.username, "INBOX", message("a@example.org", "me@example.com", date=day(1)))
+    env = make_env(tmp_path, imap_account(dovecot, user, password_command=None))
+
+    wrong = env.run("auth", "mail", input="pässwort-falsch\n")
+    assert wrong.exit_code == 1 and "login failed" in wrong.stderr
+    assert "Traceback" not in wrong.output
+    assert not set("äöü密码ключ") & set(wrong.output)  # no character of any secret shown
+    assert "falsch" not in wrong.output and "sswort" not in wrong.output
+
+    right = env.run("auth", "mail", input=password + "\n")
+    assert right.exit_code == 0, right.output
+    assert not set("äö密码ключ") & set(right.output)
+    assert json.loads(test_keyring.read_text()) == {"weakties/mail": password}
+    synced = env.run("sync", "--once")
+    assert synced.exit_code == 0 and "1 messages scanned" in synced.stdout
+
+    (tmp_path / "cmd").mkdir()
+    by_command = make_env(tmp_path / "cmd", imap_account(dovecot, user))  # password_command
+    assert "1 messages scanned" in by_command.run("sync", "--once").stdout

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from syncd.cli import main
 from tests.helpers import Env, make_env
 
 
@@ -217,3 +219,65 @@ def test_status_says_when_a_reply_is_owed(env: Env) -> None:
     shown = ok(env, "contact", "show", "Old TA").splitlines()
     assert shown[1].split() == ["WHEN", "WHICH", "WAY", "WHERE", "SUBJECT"]
     assert shown[3].split()[2:] == ["received", "mail/INBOX", "Paper", "draft"]
+
+
+def _bare_run(tmp_path: Path, *args: str) -> Result:
+    """The CLI with no --config and no WEAKTIES_CONFIG: the XDG config dir in tmp_path."""
+    return CliRunner().invoke(
+        main,
+        list(args),
+        env={
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+            "WEAKTIES_CONFIG": None,
+            "WEAKTIES_DB": None,
+        },
+        catch_exceptions=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status",),
+        ("sync", "--once"),
+        ("contact", "list"),
+        ("contact", "add", "A", "--email", "a@example.org"),
+        ("check-lapses",),
+        ("service", "status"),
+        ("suggest",),
+    ],
+)
+def test_no_config_says_to_run_init(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = _bare_run(tmp_path, *args)
+    default = tmp_path / "xdg-config" / "weakties" / "config.toml"
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"weakties: error: no config at {default}; run 'weakties init'\n"
+    assert not (tmp_path / "xdg-data").exists()  # no database was created either
+    nope = tmp_path / "nope.toml"
+    named = _bare_run(tmp_path, "--config", str(nope), *args)
+    assert named.exit_code == 2
+    assert named.stderr == (
+        f"weakties: error: no config at {nope}; run 'weakties --config {nope} init'\n"
+    )
+
+
+def test_help_needs_no_config(tmp_path: Path) -> None:
+    for args in (("--help",), ("status", "--help"), ("contact", "add", "--help")):
+        result = _bare_run(tmp_path, *args)
+        assert result.exit_code == 0 and "Usage:" in result.stdout, result.output
+
+
+def test_a_database_in_a_missing_directory_is_one_line(env: Env, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dir" / "x.db"
+    result = CliRunner().invoke(
+        main,
+        ["--config", str(env.config), "status"],
+        env={"WEAKTIES_DB": f"sqlite:///{target}"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"weakties: error: database {target}: the directory {target.parent} does not exist"
+    )
+    assert not (tmp_path / "missing").exists()

@@ -88,8 +88,15 @@ def test_a_full_config_loads(tmp_path: Path) -> None:
     assert config.cadence_for(timedelta(days=7), ["family"]) == timedelta(days=7)
 
 
-def test_missing_file_is_an_empty_config(tmp_path: Path) -> None:
-    config = load(tmp_path / "nope.toml")
+def test_missing_file_says_to_run_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path / "nope.toml")
+    assert str(caught.value) == f"no config at {tmp_path / 'nope.toml'}; run 'weakties init'"
+    assert caught.value.exit_code == 2
+
+
+def test_empty_file_is_the_defaults(tmp_path: Path) -> None:
+    config = load(write(tmp_path, ""))
     assert config.accounts == [] and config.defaults.cadence == timedelta(days=180)
 
 

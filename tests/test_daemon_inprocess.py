@@ -14,9 +14,12 @@ subprocess against Dovecot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -266,7 +269,7 @@ def test_quiet_hours_hold_every_alert_until_they_end_in_local_time(
         notify={"quiet_hours": "22:00-08:00"},
         accounts=[memory_account("mail")],
     )
-    with caplog.at_level(logging.INFO, logger="syncd.alerts"):
+    with caplog.at_level(logging.INFO, logger="weakties.alerts"):
         rig.run(config, until=12 * HOUR, tick=60)
     assert rig.notifier.when_told() == [told_at]
     assert clock.start + told_at == (clock.start + told_at).astimezone(zone).replace(
@@ -447,3 +450,30 @@ def test_a_connector_bug_mid_pass_keeps_the_stored_batch_and_backs_off(
     )
     assert rig.polled("mail") == [0 * MIN, 2 * MIN]  # backed off for 2 minutes, then resumed
     assert stored(rig.store) == 30  # the batch before the bug was kept, the rest came after
+
+
+def test_the_watchdog_is_fed_while_a_batch_is_worked_on(
+    rig: Rig,
+    make_config: ConfigFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A batch of slow-to-read mail must not look like a hang to systemd: the
+    daemon pings the watchdog per record, not only between batches."""
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(path))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        monkeypatch.setenv("WATCHDOG_USEC", "1")  # ping as often as asked
+        monkeypatch.delenv("WATCHDOG_PID", raising=False)
+        for n in range(6):
+            raw = message(f"p{n}@example.org", "me@example.com", message_id=f"<w{n}@x>")
+            rig.mailbox("mail").deliver(raw, "INBOX", NOW - DAY)
+        config = make_config(accounts=[memory_account("mail", batch_size=100)])
+        rig.daemon(config).poll(config.accounts[0])  # one batch of six
+        systemd.settimeout(0)
+        pings = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                pings += systemd.recv(4096).split(b"\n").count(b"WATCHDOG=1")
+    assert pings >= 6

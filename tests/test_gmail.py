@@ -151,6 +151,24 @@ def test_header_block_unfolds_filters_and_keeps_utf8() -> None:
     assert block == "Subject: Grüße aus Köln\r\nlist-id: <news.example.org>\r\n\r\n".encode()
 
 
+def test_lone_surrogates_from_json_never_raise_and_are_never_stored() -> None:
+    """Valid JSON may carry "\\ud800": the block is still written, the rules read it clean."""
+    message = json.loads(
+        '{"id": "18c0ffee", "labelIds": ["INBOX"], "internalDate": "1741600000000",'
+        ' "payload": {"headers": ['
+        '{"name": "From", "value": "Pr\\ud800iya <priya@example.org>"},'
+        '{"name": "Subject", "value": "hi \\udcff\\u0000 there"},'
+        '{"name": "Date", "value": "Mon, 10 Mar 2025 09:00:00 +0000"}]}}'
+    )
+    record = gmail.to_record(message)
+    assert record.uid == "18c0ffee"
+    [found] = interactions(record, identities(["me@example.com"]))
+    assert found.address == "priya@example.org"
+    for text in (found.name, found.subject or ""):
+        text.encode("utf-8")
+        assert "\0" not in text and "\ufffd" in text
+
+
 def test_batches_are_bounded_and_sent_to_the_configured_endpoint(
     standin: GmailStandin, fake_time: FakeTime
 ) -> None:

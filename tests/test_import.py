@@ -272,3 +272,24 @@ def test_bom_is_honoured(tmp_path: Path) -> None:
     path.write_bytes(codecs.BOM_UTF8 + LINKEDIN_CSV.encode())
     parsed = importers.read(path)
     assert parsed.format == "linkedin" and parsed.cards[0].line == 5
+
+
+def test_streamed_files_keep_lines_endings_and_duplicates_right(tmp_path: Path) -> None:
+    """Read line by line: old Mac line endings, UTF-16, and an address repeated many times."""
+    from syncd import importers
+
+    emails = "".join(f"EMAIL:u{i % 500}@example.org\r\n" for i in range(5000))
+    many = write(
+        tmp_path, "many.vcf", f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Many\r\n{emails}END:VCARD\r\n"
+    )
+    [card] = importers.read(many).cards
+    assert card.emails == [f"u{i}@example.org" for i in range(500)] and card.line == 1
+
+    mac = write(tmp_path, "mac.vcf", VCARDS.replace("\r\n", "\n").replace("\n", "\r"))
+    assert [c.name for c in importers.read(mac).cards] == [
+        c.name for c in importers.read(write(tmp_path, "unix.vcf", VCARDS)).cards
+    ]
+    utf16 = tmp_path / "c16.csv"
+    utf16.write_bytes(codecs.BOM_UTF16_LE + LINKEDIN_CSV.encode("utf-16-le"))
+    parsed = importers.read(utf16)
+    assert parsed.format == "linkedin" and [c.line for c in parsed.cards] == [5, 6, 7]

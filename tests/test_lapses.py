@@ -5,7 +5,7 @@ Pure: contacts' facts from ``make_facts`` and configs from ``make_config``
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 
@@ -158,3 +158,30 @@ def test_many_lapses_make_one_digest_with_a_count(
     assert lines[-1] == "• … and 3 more"
     assert note.actions == ()  # buttons only for a single contact
     assert note.fields["count"] == "11" and note.fields["kind"] == "mixed"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [timedelta(days=50_000 * 365), timedelta(seconds=5), timedelta(days=999_999_999)],
+)
+def test_a_contact_with_an_unusable_stored_cadence_is_skipped_and_logged_once(
+    bad: timedelta,
+    caplog: pytest.LogCaptureFixture,
+    make_config: ConfigFactory,
+    make_facts: FactsFactory,
+) -> None:
+    from syncd import lapses
+
+    lapses._reported.clear()
+    cfg = make_config()
+    broken = make_facts("Broken", id=7, cadence=bad, sent=NOW - 200 * DAY)
+    fine = make_facts("Fine", id=8, sent=NOW - 200 * DAY)
+    with caplog.at_level("WARNING", logger="weakties.lapses"):
+        for _ in range(3):  # a daemon checks again and again
+            assert [s.facts.name for s in lapses.standings([broken, fine], cfg, NOW)] == ["Fine"]
+            assert [a.name for a in due_alerts([broken, fine], cfg, NOW, {})] == ["Fine"]
+            assert alert_for(broken, cfg, NOW) is None
+    [record] = caplog.records
+    assert record.name == "weakties.lapses"
+    assert "'Broken' skipped" in record.getMessage()
+    assert "contact edit Broken --cadence" in record.getMessage()

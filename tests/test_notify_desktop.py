@@ -53,6 +53,7 @@ def server(bus: SessionBus) -> Iterator[NotificationServer]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
+    (tmp_path / "db").mkdir(mode=0o700)
     opened = open_store(f"sqlite:///{tmp_path / 'db' / 'weakties.db'}")
     yield opened
     opened.close()

@@ -251,3 +251,70 @@ def test_comment_before_an_angle_address_is_its_name() -> None:
         ("Bob Smith", "bob@x.org"),
         ("Alice, A", "a@b.org"),
     ]
+
+
+_JP = "=?iso-2022-jp?b?GyRCOzNFREJATzobKEI=?="  # 山田太郎
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a@example.org (Smith, Bob)", [("Smith, Bob", "a@example.org")]),
+        (r"(\) x) a@example.org", [(") x", "a@example.org")]),
+        (
+            "=?utf-8?q?a=3Bb=40c_=3Cd=40e=3E?= <x@example.org>",
+            [("a;b@c <d@e>", "x@example.org")],
+        ),
+        (', "Müller, Hans" <h@x.org>', [("Müller, Hans", "h@x.org")]),
+        ("李 =?utf-8?q?=E5=9B=9B?= <l@x.org>", [("李 四", "l@x.org")]),
+        ("=?utf-8?q?Smith=2C_Bob?= <b@x.org>", [("Smith, Bob", "b@x.org")]),
+        (f"{_JP} <y@x.org>", [("山田太郎", "y@x.org")]),
+        ("\u212aaren@example.org", [("", "\u212aaren@example.org")]),  # KELVIN SIGN stays
+        ('"john"@x.org', [("", "john@x.org")]),
+        ("john doe@x.org", []),  # two words are no local part
+        ("<@a.example,@b.example:x@y.org>", [("", "x@y.org")]),
+        ('"open <a@x.org>, b@y.org', []),  # an unterminated quote spoils the rest only
+        ('b@y.org, "open <a@x.org>, c@z.org', [("", "b@y.org")]),
+        ("a@x)<b@y.org>, c@z.org", [("", "c@z.org")]),
+        (
+            "team: a@x.org, (c) b@x.org;, d@x.org",
+            [("", "a@x.org"), ("c", "b@x.org"), ("", "d@x.org")],
+        ),
+    ],
+)
+def test_address_lists_as_rfc_5322_reads_them(value: str, expected: list[tuple[str, str]]) -> None:
+    assert parse_list(value) == expected
+
+
+def test_encoded_address_syntax_is_a_name_never_an_address() -> None:
+    """CVE-2023-27043 through RFC 2047: parse the list first, decode names after."""
+    msg = RECEIVED.replace(
+        "From: Priya Patel <priya@example.org>",
+        "From: =?utf-8?q?ceo=40bank=2Eexample=2C?= <eve@attacker.example>",
+    )
+    [i] = interactions(record(msg), ME)
+    assert (i.address, i.name) == ("eve@attacker.example", "ceo@bank.example,")
+    sent = f"From: me@example.com\nTo: =?utf-8?b?{'YUB4Lm9yZywgYkB5Lm9yZw=='}?= <c@z.org>\n"
+    sent += "Date: Mon, 10 Mar 2025 09:00:00 +0000\n\n"
+    assert found(sent) == [("sent", "c@z.org")]  # "a@x.org, b@y.org" is c's name
+
+
+def test_whitespace_only_continuation_lines_and_bare_cr_fold() -> None:
+    raw = (
+        b"From: Priya\r\n \r\n\t\r\n <priya@example.org>\r\nSubject: a\rb\r\n"
+        b"Date: Mon, 10 Mar 2025 09:00:00 +0000\r\n\r\n"
+    )
+    [i] = interactions(HeaderRecord(raw, SERVER, "INBOX", FolderRole.NORMAL), ME)
+    assert (i.address, i.name, i.subject) == ("priya@example.org", "Priya", "a")
+
+
+def test_nuls_surrogates_and_raw_bytes_never_reach_the_store() -> None:
+    raw = (
+        b"From: =?utf-7?q?+2D3-?= Pr\x00iya \xff <priya@example.org>\r\n"
+        b"Subject: =?\xc3\xbc?q?x?= \x00 =?utf-7?b?K2RnQS0=?=\r\n"
+        b"Message-ID: <a\x00b@x>\r\nDate: Mon, 10 Mar 2025 09:00:00 +0000\r\n\r\n"
+    )
+    [i] = interactions(HeaderRecord(raw, SERVER, "IN\udcffBOX", FolderRole.NORMAL), ME)
+    for text in (i.name, i.subject, i.message_id, i.folder, i.dedupe_key):
+        assert text is not None and "\0" not in text
+        text.encode("utf-8")

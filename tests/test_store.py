@@ -16,8 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from syncd import models, schema
+from syncd.config import default_database_url
 from syncd.model import Direction, Interaction
-from syncd.store import SCHEMA_HEAD, Store, StoreError, open_store
+from syncd.store import SCHEMA_HEAD, Store, StoreError, Unavailable, open_store
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -49,8 +50,10 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path}/data/weakties.db")
+def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A store in the default data directory ($XDG_DATA_HOME/weakties), which it creates."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    s = open_store(default_database_url())
     yield s
     s.close()
 
@@ -58,12 +61,24 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 def test_database_file_and_directory_are_private(tmp_path: Path, sqlite_store: Store) -> None:
     store = sqlite_store
     store.save_batch("a", [interaction("x@example.org", "k1", NOW)], {}, NOW)
-    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
-    for path in (tmp_path / "data").iterdir():  # the db and its -wal / -shm files
+    data = tmp_path / "share" / "weakties"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in data.iterdir():  # the db and its -wal / -shm files
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+@pytest.mark.parametrize("form", ["sqlite:///{}", "{}"])
+def test_a_missing_directory_is_an_error_not_created(tmp_path: Path, form: str) -> None:
+    target = tmp_path / "missing" / "dir" / "x.db"
+    with pytest.raises(Unavailable) as caught:
+        open_store(form.format(target))
+    assert str(caught.value).startswith(
+        f"database {target}: the directory {target.parent} does not exist"
+    )
+    assert not (tmp_path / "missing").exists()
 
 
 def test_migrations_match_the_models(store: Store) -> None:
@@ -185,3 +200,22 @@ def test_new_counts_only_new_rows_across_large_batches(store: Store) -> None:
     assert store.save_batch("a", both, {}, NOW) == 0
     with store.session() as s:
         assert s.query(models.InteractionRow).count() == 3000
+
+
+def test_a_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    open_store(f"sqlite:///{path}").close()
+    path.chmod(0o644)
+    open_store(f"sqlite:///{path}").close()  # the stdlib read path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o640)
+    open_store(f"sqlite:///{path}").save_batch("a", [], {}, NOW)  # and the engine path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_symlink_at_the_database_path_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "w.db"
+    link.symlink_to(tmp_path / "elsewhere.db")  # dangling
+    with pytest.raises(Unavailable, match="is a symbolic link"):
+        open_store(f"sqlite:///{link}")
+    assert not (tmp_path / "elsewhere.db").exists()

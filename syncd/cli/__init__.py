@@ -1,12 +1,13 @@
 """The ``weakties`` command line (click): one module per group of commands.
 
-``root`` holds the group, the shared ``App`` and the one error handler;
-``output`` how everything is printed; the command modules parse, call the
-core and print: no logic of their own. Importing this package registers
-every command on :data:`main`.
+``root`` holds the group, the shared ``App``, the one error handler and
+:data:`~syncd.cli.root.COMMANDS`, which names the module of each command:
+a command module is imported the first time one of its commands is asked
+for, so ``weakties status`` never loads what ``sync`` or ``init`` need.
+``output`` is how everything is printed; the command modules parse, call
+the core and print: no logic of their own.
 """
 
-from syncd.cli import background, contacts, onboarding, standing, syncing
-from syncd.cli.root import main
+from syncd.cli.root import COMMANDS, main
 
-__all__ = ["background", "contacts", "main", "onboarding", "standing", "syncing"]
+__all__ = ["COMMANDS", "main"]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from syncd import config as config_mod
-from syncd import engine, importers
+from syncd import importers
 from syncd import suggest as suggest_mod
 from syncd.cli import output
 from syncd.cli.background import explicit_config, install_service
@@ -30,12 +30,11 @@ from syncd.suggest import Suggestion
 
 
 def _suggestions(store: Store, config: config_mod.Config, limit: int) -> list[Suggestion]:
+    """Rank everyone from the summary's counts, then load days and names for the best."""
+    now, mine = datetime.now(UTC), config.my_addresses()
+    best = suggest_mod.shortlist(store.correspondents(details=False), mine, now, limit)
     return suggest_mod.suggestions(
-        store.correspondents(),
-        config.my_addresses(),
-        datetime.now(UTC),
-        config.defaults.cadence,
-        limit,
+        store.correspondents(best), mine, now, config.defaults.cadence, limit
     )
 
 
@@ -267,6 +266,8 @@ def init(
         store = open_store(config.database_url)
         try:
             progress = progress_bar()
+            from syncd import engine
+
             results = engine.sync_all(store, config, None, progress)
             if progress:
                 click.echo("", err=True)

@@ -8,12 +8,13 @@ stderr, ``weakties: error: ...``, and the exit status its class names
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -25,35 +26,71 @@ from syncd.model import ContactFacts
 from syncd.store import Store, open_store
 
 
-class UserError(click.ClickException):
-    """One line for the user, then exit with ``exit_code`` (click shows it)."""
+def fail(ctx: click.Context, message: str, exit_code: int) -> NoReturn:
+    """One line for the user on stderr, then exit with ``exit_code``."""
+    click.echo(f"weakties: error: {message}", err=True)
+    ctx.exit(exit_code)
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
-    def show(self, file: Any = None) -> None:
-        click.echo(f"weakties: error: {self.message}", err=True)
+#: Which module of ``syncd.cli`` defines each top-level command: a command
+#: module is imported only when one of its commands runs (or ``--help`` lists
+#: them all), so each command pays only for its own imports. A new command =
+#: one line here.
+COMMANDS: dict[str, str] = {
+    "sync": "syncing",
+    "auth": "syncing",
+    "status": "standing",
+    "contact": "contacts",
+    "touch": "contacts",
+    "snooze": "contacts",
+    "suggest": "onboarding",
+    "import": "onboarding",
+    "init": "onboarding",
+    "daemon": "background",
+    "check-lapses": "background",
+    "service": "background",
+}
 
 
 class _Group(click.Group):
-    """Turns the core's user-facing exceptions into one-line errors."""
+    """Loads command modules on first use (:data:`COMMANDS`) and turns the core's
+    user-facing exceptions into one-line errors."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"syncd.cli.{COMMANDS[cmd_name]}")  # registers it on main
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WeaktiesError as exc:
-            raise UserError(str(exc), exit_code=exc.exit_code) from None
+            fail(ctx, str(exc), exc.exit_code)
         except ConnectorError as exc:
-            raise UserError(str(exc)) from None
+            fail(ctx, str(exc), 1)
 
 
 class App:
     """What the commands share: the config, loaded once, and the store, opened lazily."""
 
     def __init__(self, config_path: Path | None) -> None:
-        self.config = config_mod.load(config_path)
+        self._config_path = config_path
+        self._config: config_mod.Config | None = None
         self._store: Store | None = None
+
+    @property
+    def config(self) -> config_mod.Config:
+        """The config, loaded (and checked) on first use, so ``CMD --help`` needs none.
+        No config file is an error for every command but ``init``."""
+        if self._config is None:
+            hint = "weakties init"
+            if self._config_path is not None:
+                hint = f"weakties --config {self._config_path} init"
+            self._config = config_mod.load(self._config_path, init_hint=hint)
+        return self._config
 
     @property
     def store(self) -> Store:
@@ -126,9 +163,6 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     )
     if ctx.resilient_parsing or ctx.invoked_subcommand == "init":
         return  # init may have to replace a config that does not load
-    try:
-        app = App(config_path)
-    except config_mod.ConfigError as exc:
-        raise UserError(str(exc), exit_code=2) from None
+    app = App(config_path)  # the config loads when a command first needs it
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from syncd import engine, secrets
-from syncd.accounts import authorize_gmail, check_login
 from syncd.cli.root import (
     App,
     main,
@@ -26,6 +24,8 @@ def sync(app: App, once: bool, only: str | None) -> None:
     if only:
         app.config.account(only)  # unknown name -> ConfigError before any work
     progress = progress_bar()
+    from syncd import engine  # the connectors: only when syncing
+
     results = engine.sync_all(app.store, app.config, only, progress)
     if progress:
         click.echo("", err=True)
@@ -56,6 +56,9 @@ def sync(app: App, once: bool, only: str | None) -> None:
 @pass_app
 def auth(app: App, account: str, no_browser: bool, port: int) -> None:
     """Authorize ACCOUNT: a password for IMAP, Google's consent page for Gmail."""
+    from syncd import secrets
+    from syncd.accounts import authorize_gmail, check_login
+
     acct = app.config.account(account)
     if acct.type == "gmail":
         if no_browser:

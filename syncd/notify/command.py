@@ -13,7 +13,7 @@ import subprocess
 
 from syncd.notify.base import ActionRequest, Notification
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.notify.command")
 
 TIMEOUT = 60.0
 

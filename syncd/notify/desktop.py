@@ -31,7 +31,7 @@ from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 from syncd.model import NotificationAction
 from syncd.notify.base import ActionRequest, Notification
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.notify.desktop")
 
 NOTIFICATIONS = DBusAddress(
     "/org/freedesktop/Notifications",

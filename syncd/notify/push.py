@@ -18,7 +18,7 @@ from apprise.manager_plugins import NotificationManager
 
 from syncd.notify.base import ActionRequest, Notification
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.notify.push")
 
 #: Seconds to connect and to read, per delivery (Apprise's ``cto``/``rto``).
 CONNECT_TIMEOUT = 10.0

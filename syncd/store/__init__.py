@@ -5,11 +5,19 @@
 * ``sync_writes``: connector state and the atomic, idempotent ``save_batch``
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
-* ``queries``: what the read commands ask;
+* ``queries``: what the read commands ask (plain SQL through a ``Run``), meetings
+  among them;
+* ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
 * ``alert_state``: which alert was told when;
-* ``calendar``: calendar resources and their meetings (docs/calendar-design.md),
-  and the reads that add meetings to the contacts' facts, evidence and
-  correspondents.
+* ``calendar``: calendar resources and their evaluated meetings
+  (docs/calendar-design.md), written by calendar batches.
+
+Reading a SQLite file whose schema is current goes through the standard
+library's ``sqlite3`` (``database.sqlite_reader``) and never imports
+SQLAlchemy, whose engine is opened on the first write; everything else goes
+through the engine. ``contacts()`` is cached against ``store_version``, a
+counter every write bumps in its transaction: a daemon's lapse check after a
+poll that stored nothing costs one one-row query.
 
 Every write goes through :class:`Store`. Only this package (with
 ``syncd.schema``, ``syncd.models`` and the migrations) knows SQL.
@@ -17,23 +25,23 @@ Every write goes through :class:`Store`. Only this package (with
 
 from __future__ import annotations
 
-import dataclasses
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
 from syncd.model import Alert, ContactFacts, Correspondent, Draft, Interaction, Merged, Told
-from syncd.store import calendar, sync_writes
-from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine
+from syncd.store import queries
+from syncd.store.database import SCHEMA_HEAD, dialect_insert, open_engine, sqlite_reader
 
-if TYPE_CHECKING:  # the ORM is imported where contacts are managed, not on the sync path
+if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from connectors.base import Batch
+    from syncd.store import calendar
 
 __all__ = [
     "SCHEMA_HEAD",
@@ -47,13 +55,47 @@ __all__ = [
 ]
 
 
+def _bind(params: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    """Parameters as the columns store them: an aware time as naive UTC
+    (``syncd.schema.UTCDateTime``), on SQLite as the text SQLAlchemy writes
+    there, so that comparisons in plain SQL order as the stored values do."""
+    if not any(isinstance(v, datetime) for v in params.values()):
+        return params
+    bound = dict(params)
+    for key, value in params.items():
+        if isinstance(value, datetime):
+            naive = value.astimezone(UTC).replace(tzinfo=None)
+            bound[key] = naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+    return bound
+
+
 class Store:
     """The open database. Create with :func:`open_store`."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._insert = dialect_insert(engine)
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        url: str | None = None,
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
+        if engine is None and url is None:
+            raise ValueError("Store needs an engine or a URL")
+        self._engine, self._url, self._reader = engine, url, reader
         self._sessions: sessionmaker[Session] | None = None
+        self._cached: tuple[int, list[ContactFacts]] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, opened (and the schema migrated) on first use."""
+        if self._engine is None:
+            assert self._url is not None
+            self._engine = open_engine(self._url)
+        return self._engine
+
+    @property
+    def _insert(self) -> Any:
+        return dialect_insert(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -65,12 +107,47 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A session for a change the read commands see: bumps ``store_version``."""
+        from syncd.store import sync_writes
+
+        with self.session() as s:
+            yield s
+            s.flush()
+            sync_writes.bump_version(s.connection())
+
+    @contextmanager
+    def _read(self) -> Iterator[queries.Run]:
+        """One read transaction, as a :data:`queries.Run`."""
+        if self._reader is not None:
+            conn = self._reader
+            conn.execute("BEGIN")
+            try:
+                yield lambda sql, params: conn.execute(sql, _bind(params, True)).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            return
+        from sqlalchemy import text
+
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self.engine.connect() as sa_conn, sa_conn.begin():
+            yield lambda sql, params: [
+                tuple(r) for r in sa_conn.execute(text(sql), _bind(params, sqlite))
+            ]
+
     def close(self) -> None:
-        self.engine.dispose()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._engine is not None:
+            self._engine.dispose()
 
     # --- sync --------------------------------------------------------------
 
     def load_state(self, account: str) -> dict[str, dict[str, Any]]:
+        from syncd.store import sync_writes
+
         return sync_writes.load_state(self.engine, account)
 
     def save_batch(
@@ -81,9 +158,13 @@ class Store:
         now: datetime,
     ) -> int:
         """Store interactions and the connector state together; returns how many were new."""
+        from syncd.store import sync_writes
+
         return sync_writes.save_batch(self.engine, self._insert, account, found, state, now)
 
     def last_synced(self, account: str) -> datetime | None:
+        from syncd.store import sync_writes
+
         return sync_writes.last_synced(self.engine, account)
 
     # --- calendars ---------------------------------------------------------
@@ -101,6 +182,8 @@ class Store:
     ) -> calendar.Saved:
         """Store a calendar batch (removed, then events, then its state) in one
         transaction; see :mod:`syncd.store.calendar`."""
+        from syncd.store import calendar
+
         rules = calendar.Rules(me, tz, max_participants, keep_subjects)
         return calendar.save_calendar_batch(self.engine, self._insert, account, batch, rules, now)
 
@@ -117,6 +200,8 @@ class Store:
     ) -> calendar.Saved:
         """After an account's pass: evaluate again what runs out or what the rules
         changed for, and count the meetings that ended since the last pass."""
+        from syncd.store import calendar
+
         rules = calendar.Rules(me, tz, max_participants, keep_subjects)
         return calendar.refresh_calendar(
             self.engine, self._insert, account, rules, now, touched=touched
@@ -134,7 +219,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.add(s, name, emails, cadence, tags, now)
 
     def edit_contact(
@@ -151,7 +236,7 @@ class Store:
     ) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contacts.edit(
                 s,
                 name,
@@ -167,14 +252,14 @@ class Store:
     def remove_contact(self, name: str) -> None:
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             s.delete(contacts.get(s, name))
 
     def add_touch(self, name: str, at: datetime, note: str | None) -> None:
         from syncd import models
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)  # held: the session keeps only weak references
             contact.touches.append(models.Touch(at=at, note=note))
 
@@ -182,7 +267,7 @@ class Store:
         """Snooze ``name`` until ``until`` (None ends it); returns the stored name."""
         from syncd.store import contacts
 
-        with self.session() as s:
+        with self._writing() as s:
             contact = contacts.get(s, name)
             contact.snoozed_until = until
             return contact.name
@@ -208,9 +293,10 @@ class Store:
         from syncd.store import contacts
 
         results = []
-        with self.session() as s:
+        with self._writing() as s:
+            named = contacts.by_name_index(s)
             for draft in drafts:
-                results.append(contacts.merge(s, draft, now, tags, cadence, by_name))
+                results.append(contacts.merge(s, draft, now, tags, cadence, by_name, named))
                 s.flush()
         return results
 
@@ -219,49 +305,59 @@ class Store:
     def contacts(
         self, names: Sequence[str] | None = None, now: datetime | None = None
     ) -> list[ContactFacts]:
-        """Tracked contacts with their last sent / received / touch times, and their
-        last meeting over at ``now`` (default: the present)."""
-        from syncd.store import queries
+        """Tracked contacts with their last sent / received / touch times and their
+        last meeting over at ``now`` (default: the present).
 
-        with self.session() as s:
-            found = queries.contacts(s, names)
-        with self.engine.connect() as conn:
-            met = calendar.last_met(conn, now or datetime.now(UTC))
-        return [dataclasses.replace(f, last_met=met[f.id]) if f.id in met else f for f in found]
+        All of them are cached against ``store_version``: asked again with
+        nothing written since (by any process), only the counter is read. A
+        meeting that ends later counts from the next calendar pass (which
+        writes)."""
+        with self._read() as run:
+            version = int(run("SELECT version FROM store_version", {})[0][0])
+            cacheable = names is None and now is None
+            if cacheable and self._cached is not None and self._cached[0] == version:
+                return list(self._cached[1])
+            found = queries.contacts(run, names, now)
+        if cacheable:
+            self._cached = (version, found)
+        return list(found)
 
     def evidence(
         self, name: str, limit: int, now: datetime | None = None
     ) -> tuple[str, list[str], list[dict[str, Any]]]:
         """The stored name, addresses and latest ``limit`` interactions of ``name``,
-        meetings over at ``now`` among them."""
-        from syncd.store import queries
+        meetings over at ``now`` (default: the present) among them."""
+        with self._read() as run:
+            return queries.evidence(run, name, limit, now)
 
-        with self.session() as s:
-            real_name, emails, entries = queries.evidence(s, name, limit)
-        with self.engine.connect() as conn:
-            addresses = calendar.addresses_of(conn, real_name)
-            entries += calendar.evidence(conn, addresses, now or datetime.now(UTC), limit)
-        entries.sort(key=lambda e: e["at"], reverse=True)
-        return real_name, emails, entries[:limit]
+    def correspondents(
+        self,
+        addresses: Sequence[str] | None = None,
+        *,
+        details: bool = True,
+        now: datetime | None = None,
+    ) -> list[Correspondent]:
+        """Untracked two-way correspondents (all, or those ``addresses``) from the
+        per-address summary, a meeting over at ``now`` counting as a two-way
+        exchange; without ``details``, counts only (no days, no names)."""
+        with self._read() as run:
+            return queries.correspondents(run, addresses, details, now)
 
-    def correspondents(self, now: datetime | None = None) -> list[Correspondent]:
-        """Untracked two-way correspondents, aggregated in SQL; a meeting over at
-        ``now`` counts as a two-way exchange."""
-        from syncd.store import queries
+    def rebuild_summary(self) -> None:
+        """Recompute the per-address summary from ``interactions`` (after a bulk load
+        that bypassed :meth:`save_batch`)."""
+        from syncd.store import summary, sync_writes
 
-        with self.session() as s:
-            found = queries.correspondents(s)
-        with self.engine.connect() as conn:
-            return calendar.with_meetings(conn, found, now or datetime.now(UTC))
+        with self.engine.begin() as conn:
+            summary.rebuild(conn)
+            sync_writes.bump_version(conn)
 
     # --- alert state -------------------------------------------------------
 
     def told(self) -> dict[tuple[int, str], Told]:
         """What was told last per (contact id, alert kind)."""
-        from syncd.store import alert_state
-
-        with self.session() as s:
-            return alert_state.load(s)
+        with self._read() as run:
+            return queries.told(run)
 
     def record_told(self, alerts: Iterable[Alert], at: datetime) -> None:
         """Remember that these alerts were delivered at ``at`` (one transaction)."""
@@ -272,5 +368,11 @@ class Store:
 
 
 def open_store(url: str) -> Store:
-    """Open (creating and migrating as needed) the database at ``url``."""
+    """Open (creating and migrating as needed) the database at ``url``.
+
+    An existing SQLite file at the current schema is opened with ``sqlite3``
+    alone; the engine follows on the first write."""
+    reader = sqlite_reader(url)
+    if reader is not None:
+        return Store(url=url, reader=reader)
     return Store(open_engine(url))

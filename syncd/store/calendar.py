@@ -15,8 +15,10 @@ or accounts counts once.
 * :func:`refresh_calendar`: after an account's pass, no network: evaluate again
   the resources whose expansion runs out soon, or all of them when the rules
   fingerprint changed.
-* :func:`last_met`, :func:`evidence`, :func:`with_meetings`: what ``status``,
-  ``contact show`` and ``suggest`` read.
+
+What ``status``, ``contact show`` and ``suggest`` read of the meetings is in
+``syncd.store.queries`` (plain SQL, as every read). Each write here bumps
+``store_version``, so the readers' cache follows it.
 
 SQLAlchemy Core only (no ORM on the sync path).
 """
@@ -24,19 +26,18 @@ SQLAlchemy Core only (no ORM on the sync path).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, distinct, func, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from connectors.base import Batch, EventRecord
 from syncd import schema
-from syncd.model import Correspondent
+from syncd.store.sync_writes import bump_version
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("weakties.calendar")
 
 _CHUNK = 500  # keys per IN (...) list: far below every dialect's parameter limit
 _T = TypeVar("_T")
@@ -264,6 +265,8 @@ def save_calendar_batch(
         _delete_hrefs(conn, account, [e.record.href for e in evaluated] + failed)
         _store(conn, account, evaluated)
         _write_state(conn, insert, account, batch.state, now)
+        if evaluated or failed or batch.removed:
+            bump_version(conn)
     return Saved(
         events=len(batch.events),
         new=len(candidates - before),
@@ -331,6 +334,7 @@ def refresh_calendar(
             for part in _chunks([e.record.href for e in evaluated]):
                 conn.execute(delete(M).where(M.c.account == account, M.c.href.in_(part)))
             _store(conn, account, evaluated, resources=False)
+            bump_version(conn)
         result.events += len(chunk)
         result.new += len(candidates - before)
         result.hrefs.update(r.href for r in chunk)
@@ -345,6 +349,8 @@ def refresh_calendar(
                 )
             )
             result.new += len({(k, a) for k, a, h in ended if h not in done_hrefs})
+        # meetings that ended since the last pass count now: the readers' cache goes
+        bump_version(conn)
         upsert = insert(rules_table).values(
             account=account, fingerprint=fingerprint, checked_at=now
         )
@@ -360,168 +366,4 @@ def refresh_calendar(
     return result
 
 
-# --- reads ------------------------------------------------------------------
-
-
-def last_met(conn: Connection, now: datetime) -> dict[int, datetime]:
-    """contact id -> the start of the latest meeting with them that is over at ``now``."""
-    Em = schema.contact_emails
-    rows = conn.execute(
-        select(Em.c.contact_id, func.max(M.c.at))
-        .join(M, M.c.address == Em.c.address)
-        .where(M.c.counts_from <= now)
-        .group_by(Em.c.contact_id)
-    )
-    return {contact_id: _aware(at) for contact_id, at in rows}
-
-
-def evidence(
-    conn: Connection, addresses: Sequence[str], now: datetime, limit: int
-) -> list[dict[str, Any]]:
-    """The latest meetings with these addresses, newest first, one per occurrence."""
-    if not addresses:
-        return []
-    rows = conn.execute(
-        select(M.c.at, M.c.address, M.c.account, M.c.folder, M.c.message_id, M.c.subject)
-        .add_columns(M.c.dedupe_key)
-        .where(M.c.address.in_(addresses), M.c.counts_from <= now)
-        .order_by(M.c.at.desc(), M.c.id.desc())
-        .limit(limit * 4 + 10)
-    )
-    seen: set[str] = set()
-    entries: list[dict[str, Any]] = []
-    for at, address, account, folder, message_id, subject, key in rows:
-        if key in seen:
-            continue
-        seen.add(key)
-        entries.append(
-            {
-                "at": at,
-                "direction": "met",
-                "address": address,
-                "account": account,
-                "folder": folder,
-                "message_id": message_id,
-                "subject": subject,
-            }
-        )
-        if len(entries) >= limit:
-            break
-    return entries
-
-
-def addresses_of(conn: Connection, name: str) -> list[str]:
-    """A contact's normalised addresses, by its stored name."""
-    C, Em = schema.contacts, schema.contact_emails
-    return list(
-        conn.scalars(
-            select(Em.c.address).join(C, C.c.id == Em.c.contact_id).where(C.c.name == name)
-        )
-    )
-
-
-def _aware(at: datetime) -> datetime:
-    """A time read back in UTC (an aggregate may come back naive on SQLite)."""
-    if at.tzinfo is not None:
-        return at
-    converted = schema.UTCDateTime().process_result_value(at, None)
-    assert converted is not None
-    return converted
-
-
-def _day(value: Any) -> date:
-    return date.fromisoformat(str(value)[:10])
-
-
-def with_meetings(
-    conn: Connection, found: list[Correspondent], now: datetime
-) -> list[Correspondent]:
-    """The two-way correspondents with meetings added: a meeting (one occurrence)
-    is a two-way exchange, so someone only met, or written to one way and met,
-    is a two-way correspondent too; ``met`` counts the occurrences."""
-    Em, Ix = schema.contact_emails, schema.interactions
-    untracked = M.c.address.not_in(select(Em.c.address))
-    counted = M.c.counts_from <= now
-    by_address = {c.address: c for c in found}
-    rows = conn.execute(
-        select(
-            M.c.address, func.count(distinct(M.c.dedupe_key)), func.min(M.c.at), func.max(M.c.at)
-        )
-        .where(untracked, counted)
-        .group_by(M.c.address)
-    )
-    met = {a: (int(n), _aware(f), _aware(la)) for a, n, f, la in rows}
-    if not met:
-        return found
-    fresh = sorted(a for a in met if a not in by_address)
-    for chunk in _chunks(fresh):  # their mail, one-way or none
-        for address, direction, n, first, last in conn.execute(
-            select(
-                Ix.c.address,
-                Ix.c.direction,
-                func.count(distinct(Ix.c.dedupe_key)),
-                func.min(Ix.c.at),
-                func.max(Ix.c.at),
-            )
-            .where(Ix.c.address.in_(chunk), Ix.c.direction.in_(["sent", "received"]))
-            .group_by(Ix.c.address, Ix.c.direction)
-        ):
-            first, last = _aware(first), _aware(last)
-            c = by_address.get(address)
-            if c is None:
-                c = by_address[address] = Correspondent(address, 0, 0, first, last, [], {})
-            if direction == "sent":
-                c.sent = int(n)
-            else:
-                c.received = int(n)
-            c.first, c.last = min(c.first, first), max(c.last, last)
-        day = func.date(Ix.c.at)
-        for address, on in conn.execute(
-            select(Ix.c.address, day).where(Ix.c.address.in_(chunk)).group_by(Ix.c.address, day)
-        ):
-            by_address[address].days.append(_day(on))
-        for address, name, n in conn.execute(
-            select(Ix.c.address, Ix.c.name, func.count())
-            .where(Ix.c.address.in_(chunk), Ix.c.name != "")
-            .group_by(Ix.c.address, Ix.c.name)
-        ):
-            names = by_address[address].names
-            names[name] = names.get(name, 0) + int(n)
-    for address, (n, first, last) in met.items():
-        c = by_address.get(address)
-        if c is None:
-            c = by_address[address] = Correspondent(address, 0, 0, first, last, [], {})
-        c.met = n
-        c.first, c.last = min(c.first, first), max(c.last, last)
-    day = func.date(M.c.at)
-    days: dict[str, set[date]] = {}
-    for address, on in conn.execute(
-        select(M.c.address, day).where(untracked, counted).group_by(M.c.address, day)
-    ):
-        days.setdefault(address, set()).add(_day(on))
-    for address, on_days in days.items():
-        c = by_address[address]
-        c.days = sorted(set(c.days) | on_days)
-    names_met: Counter[tuple[str, str]] = Counter()
-    for address, name, n in conn.execute(
-        select(M.c.address, M.c.name, func.count(distinct(M.c.dedupe_key)))
-        .where(untracked, counted, M.c.name != "")
-        .group_by(M.c.address, M.c.name)
-    ):
-        names_met[(address, name)] += int(n)
-    for (address, name), n in names_met.items():
-        names = by_address[address].names
-        names[name] = names.get(name, 0) + n
-    return list(by_address.values())
-
-
-__all__ = [
-    "Rules",
-    "Saved",
-    "addresses_of",
-    "evidence",
-    "last_met",
-    "refresh_calendar",
-    "save_calendar_batch",
-    "with_meetings",
-]
+__all__ = ["Rules", "Saved", "refresh_calendar", "save_calendar_batch"]

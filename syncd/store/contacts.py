@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from syncd import models
 from syncd.addresses import normalize
 from syncd.errors import AlreadyExists, Invalid, NotFound
-from syncd.model import Draft, ImportOutcome, Merged
+from syncd.model import Draft, ImportOutcome, Merged, name_problem
 
 
 def seconds(delta: timedelta | None) -> int | None:
@@ -62,6 +62,8 @@ def add(
     name = name.strip()
     if not name:
         raise Invalid("a contact needs a name")
+    if (problem := name_problem(name)) is not None:
+        raise Invalid(problem)
     if find(s, name) is not None:
         raise AlreadyExists(f"a contact named {name!r} exists already")
     contact = models.Contact(
@@ -87,6 +89,8 @@ def edit(
     remove_tags: Sequence[str] = (),
 ) -> None:
     contact = get(s, name)
+    if new_name is not None and (problem := name_problem(new_name)) is not None:
+        raise Invalid(problem)
     if new_name and new_name.strip().lower() != contact.name.lower() and find(s, new_name):
         raise AlreadyExists(f"a contact named {new_name!r} exists already")
     if new_name:
@@ -109,6 +113,11 @@ def edit(
     contact.tags += [models.ContactTag(tag=t) for t in sorted(tags - have)]
 
 
+def by_name_index(s: Session) -> dict[str, models.Contact]:
+    """Every contact by its lower-cased name, for :func:`merge`."""
+    return {c.name.lower(): c for c in s.scalars(select(models.Contact))}
+
+
 def merge(
     s: Session,
     draft: Draft,
@@ -116,8 +125,13 @@ def merge(
     tags: Sequence[str],
     cadence: timedelta | None,
     by_name: bool,
+    named: dict[str, models.Contact],
 ) -> Merged:
-    """Add ``draft`` or merge it into the contact it matches (see ``Store.merge_contacts``)."""
+    """Add ``draft`` or merge it into the contact it matches (see ``Store.merge_contacts``).
+
+    ``named`` maps every contact's lower-cased name to it (:func:`by_name_index`,
+    kept up to date here), so an import of thousands of cards looks names up in
+    memory instead of scanning ``contacts`` once per card."""
     addresses: dict[str, str] = {}
     for display in draft.emails:
         address = normalize(display)
@@ -139,7 +153,7 @@ def merge(
     target = next(iter(owners.values()), None)
     taken = None
     if target is None and name:
-        taken = find(s, name)
+        taken = named.get(name.lower())
         if by_name:
             target = taken
     if target is None:
@@ -154,6 +168,7 @@ def merge(
         )
         s.add(contact)
         contact.emails += [models.ContactEmail(address=a, display=d) for a, d in addresses.items()]
+        named.setdefault(name.lower(), contact)
         return Merged(ImportOutcome.ADDED, name)
     changed = False
     have = {e.address for e in target.emails}

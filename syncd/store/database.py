@@ -7,32 +7,64 @@
 * :func:`dialect_insert` is the one place that knows which SQL dialect is in
   use (both supported dialects spell ``INSERT ... ON CONFLICT`` the same way
   through SQLAlchemy, but each has its own construct).
+* :func:`sqlite_reader` opens an existing SQLite file whose schema is current
+  with the standard library's ``sqlite3`` alone, for the read commands: they
+  then never import SQLAlchemy (a quarter of a second of start-up).
+
+SQLAlchemy is imported inside the functions that need it, so importing this
+module (for :data:`SCHEMA_HEAD`) costs nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
-
-from syncd import dburl
 from syncd.errors import Unavailable
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 #: The newest migration in syncd/migrations/versions (a test keeps them in step).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004cal"
 _MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def _prepare_sqlite_file(path: Path) -> None:
-    """Create the database's directory 0700 and the file 0600 before SQLite does."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+    """Create the file 0600 before SQLite does. Its directory must exist, except the
+    default data directory, which is created 0700: a typo in a path creates no tree."""
+    if not path.parent.is_dir():
+        from syncd.config import default_data_dir
+
+        default = default_data_dir()
+        if path.parent.absolute() != default.absolute():
+            raise Unavailable(
+                f"database {path}: the directory {path.parent} does not exist "
+                f"(create it, e.g. mkdir -m 700 -p {path.parent})"
+            )
+        default.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if path.is_symlink():  # dangling or not: never create or open through one
+        raise Unavailable(
+            f"database {path} is a symbolic link; point [database] url at the file itself"
+        )
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+        os.close(os.open(path, flags, 0o600))
+    make_private(path)
+
+
+def make_private(path: Path) -> None:
+    """A database file others can read is made 0600 again (it holds who you write to)."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        logging.getLogger("weakties.store").warning(
+            "database %s was readable by others (mode %o); made it 0600", path, mode
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,6 +77,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _migrate(engine: Engine) -> None:
+    from sqlalchemy import inspect, text
+
     with engine.connect() as conn:
         current = None
         if inspect(conn).has_table("alembic_version"):
@@ -76,6 +110,11 @@ def dialect_insert(engine: Engine) -> Callable[..., Any]:
 
 def open_engine(url: str) -> Engine:
     """The engine for ``url``, its schema created or upgraded; :class:`Unavailable` if not."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from syncd import dburl
+
     try:  # a plain path is a SQLite file; the password is masked in every message
         parsed = dburl.parse(url)
         dburl.check_driver(parsed)
@@ -100,3 +139,44 @@ def open_engine(url: str) -> Engine:
             f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
         ) from None
     return engine
+
+
+def _plain_sqlite_path(url: str) -> Path | None:
+    """The file a plain SQLite URL names, without SQLAlchemy's URL parser; None for
+    anything else (another database, query parameters, memory), which takes the
+    general path."""
+    text = url.strip()
+    if "://" not in text:
+        return Path(text).expanduser().absolute() if text else None
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if text.startswith(prefix):
+            rest = text[len(prefix) :]
+            if not rest or "?" in rest or rest == ":memory:":
+                return None
+            return Path(rest).expanduser().absolute()
+    return None
+
+
+def sqlite_reader(url: str) -> sqlite3.Connection | None:
+    """A stdlib connection to the SQLite file ``url`` names, when that file exists
+    and its schema is at :data:`SCHEMA_HEAD`; None otherwise (the caller then
+    opens the engine, which creates or migrates). Autocommit: readers open
+    their own short read transactions."""
+    path = _plain_sqlite_path(url)
+    if path is None or path.is_symlink() or not path.is_file():
+        return None  # the engine path refuses a symlink in one line
+    make_private(path)
+    try:
+        conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("PRAGMA busy_timeout=15000")
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        return None
+    if version is None or version[0] != SCHEMA_HEAD:
+        conn.close()
+        return None
+    return conn

@@ -1,7 +1,7 @@
 """calendar sources: stored resources, their meetings, the rules they were evaluated with
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004cal
+Revises: 0003r
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import syncd.schema
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004cal"
+down_revision = "0003r"
 branch_labels = None
 depends_on = None
 
