@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors import gmail_settings, imap
+from connectors import caldav_settings, gmail_settings, ics_settings, imap
 from connectors.base import Connector, ConnectorError
 from syncd import tokens
 from syncd.config import Account
@@ -64,9 +64,28 @@ def _open_gmail(account: Account) -> Connector:
     )
 
 
+def _open_caldav(account: Account) -> Connector:
+    from connectors import caldav  # caldav and niquests: only when needed
+
+    settings: caldav_settings.CaldavSettings = account.settings
+    try:
+        password = get_secret(account.name, settings.password_command, settings.password_file)
+    except SecretError as exc:
+        raise ConnectorError(str(exc)) from None
+    return caldav.connect(settings, password)
+
+
+def _open_ics(account: Account) -> Connector:
+    from connectors import ics  # icalendar: only when needed
+
+    return ics.connect(account.settings)
+
+
 ACCOUNT_TYPES: dict[str, AccountType] = {
     "imap": AccountType(settings=imap.ImapSettings, open=_open_imap),
     "gmail": AccountType(settings=gmail_settings.GmailSettings, open=_open_gmail),
+    "caldav": AccountType(settings=caldav_settings.CaldavSettings, open=_open_caldav),
+    "ics": AccountType(settings=ics_settings.IcsSettings, open=_open_ics),
 }
 
 
