@@ -47,6 +47,7 @@ def _suggestion_json(s: Suggestion) -> dict[str, Any]:
         "conversations": s.conversations,
         "sent": s.sent,
         "received": s.received,
+        "met": s.met,
         "first_contact": output.iso(s.first),
         "last_contact": output.iso(s.last),
         "reason": s.reason,

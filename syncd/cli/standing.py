@@ -37,6 +37,7 @@ def _standing_json(s: lapses.Standing, reply_owed: bool) -> dict[str, Any]:
         "last_direction": f.last_direction,
         "last_sent": output.iso(f.last_sent),
         "last_received": output.iso(f.last_received),
+        "last_met": output.iso(f.last_met),
         "due": output.iso(s.due),
         "overdue": s.overdue,
         "reply_owed": reply_owed,
@@ -44,7 +45,12 @@ def _standing_json(s: lapses.Standing, reply_owed: bool) -> dict[str, Any]:
     }
 
 
-_DIRECTION_WORDS = {"sent": "you wrote", "received": "they wrote", "touch": "in person"}
+_DIRECTION_WORDS = {
+    "sent": "you wrote",
+    "received": "they wrote",
+    "met": "met",
+    "touch": "in person",
+}
 
 
 @main.command()
@@ -74,7 +80,9 @@ def status(app: App, as_json: bool, overdue: bool, tags: tuple[str, ...]) -> Non
     for s in rows:
         f = s.facts
         last = output.ago(f.last_contact, now)
-        if f.last_direction:
+        if f.last_direction == "met":  # "met 3 weeks ago"
+            last = f"met {last}"
+        elif f.last_direction:
             last += f" ({_DIRECTION_WORDS[f.last_direction]})"
         if s.snoozed:
             due = f"snoozed until {f.snoozed_until:%Y-%m-%d}"
