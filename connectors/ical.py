@@ -42,7 +42,16 @@ def _check_event(event: icalendar.Event) -> None:
 def resources(
     data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
 ) -> list[tuple[str, bytes]]:
-    """``(uid, reduced VCALENDAR bytes)`` per UID found in ``data`` (file order).
+    """``(uid, reduced VCALENDAR bytes)`` per UID found in ``data`` (file order);
+    see :func:`reduced`."""
+    return [(uid, ical) for uid, ical, _ in reduced(data, on_bad)]
+
+
+def reduced(
+    data: bytes, on_bad: Callable[[str, MalformedError], None] | None = None
+) -> list[tuple[str, bytes, icalendar.Calendar]]:
+    """``(uid, reduced VCALENDAR bytes, the same as parsed)`` per UID found in
+    ``data`` (file order).
 
     A calendar with no VEVENT gives ``[]`` (tasks, journals). Raises
     :class:`MalformedError`; with ``on_bad``, an unusable VEVENT is instead
@@ -77,7 +86,7 @@ def resources(
                     on_bad(uid, exc)
                     bad.add(uid)
                 by_uid.setdefault(uid, []).append(component)
-    result = []
+    result: list[tuple[str, bytes, icalendar.Calendar]] = []
     for uid, events in by_uid.items():
         if uid in bad:
             continue
@@ -100,7 +109,7 @@ def resources(
                 for prop in _props(event, name):
                     small.add(name, prop, encode=False)
             reduced.add_component(small)
-        result.append((uid, reduced.to_ical()))
+        result.append((uid, reduced.to_ical(), reduced))
     return result
 
 

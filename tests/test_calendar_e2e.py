@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connectors.base import EventRecord
+from connectors.ical import reduced
+from syncd.meetings import evaluate
 from syncd.model import Alert, AlertKind, Direction, Interaction
 from syncd.notify.wording import compose, sentence
 from syncd.store import Store
@@ -522,3 +526,22 @@ def test_suggest_treats_a_meeting_as_two_way(tmp_path: Path) -> None:
     assert found["email"] == "kim@example.org" and found["name"] == "Kim Lee"
     assert found["met"] == 4 and found["conversations"] == 4
     assert "met 4 times" in found["reason"]
+
+
+def test_a_parsed_record_evaluates_as_its_bytes() -> None:
+    """The connectors hand on the reduced calendar already parsed; the meetings
+    are the same as from the bytes the store keeps and evaluates again later."""
+    me = frozenset({"me@example.org"})
+    for name, data in EVENTS.items():
+        for uid, ical, parsed in reduced(data):
+            plain = EventRecord("Work", f"/{name}", uid, ical)
+            kw: dict[str, Any] = {"now": NOW, "tz": BERLIN, "horizon": timedelta(days=30)}
+            one = evaluate(plain, me, **kw)
+            other = evaluate(replace(plain, parsed=parsed), me, **kw)
+            assert one == other, name
+    # a single event beyond the horizon: nothing yet, and evaluated again later
+    ((uid, ical, _),) = reduced(EVENTS["future"])
+    later = evaluate(
+        EventRecord("Work", "/f", uid, ical), me, now=NOW, tz=BERLIN, horizon=timedelta(hours=1)
+    )
+    assert later.meetings == [] and later.expanded_until == NOW + timedelta(hours=1)
