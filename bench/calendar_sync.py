@@ -121,7 +121,7 @@ def fill(
         (folder / name).write_bytes(data)
 
 
-def client_for(server: DavServer, user: DavUser, timeout: float = 300) -> DAVClient:
+def client_for(server: DavServer, user: DavUser, timeout: int = 300) -> DAVClient:
     return DAVClient(
         url=server.home_url(user),
         username=user.username,
@@ -147,7 +147,7 @@ def _multiget(hrefs: list[str]) -> str:
 
 
 def baseline(
-    server: DavServer, user: DavUser, calendar_url: str, timeout: float = 300
+    server: DavServer, user: DavUser, calendar_url: str, timeout: int = 300
 ) -> tuple[float, int, int, float]:
     """The bare pass; returns (seconds, resources, (occurrence, attendee) pairs seen,
     CPU seconds of this process)."""
