@@ -12,10 +12,15 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
   latest time (``MAX(at)`` on the ``(address, direction, at)`` index is a
   seek, not a scan, so it costs the same at a thousand interactions or a
   million), one grouped query over the touches; each last-date field is one
-  entry of :data:`LASTS`, so a new source of contact (meetings) is one more
-  entry beside them.
-* ``evidence``: that contact's rows only.
-* ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``).
+  entry of :data:`LASTS`; ``last_met`` is the latest meeting whose end
+  (``counts_from``) is at or before ``:now``.
+* ``evidence``: that contact's rows only, meetings among them (one per
+  occurrence however many calendars or accounts hold it).
+* ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``),
+  with the meetings over at ``now`` folded in as two-way exchanges.
+
+Times are passed as aware datetimes; ``Store`` binds them as the columns
+store them (naive UTC; on SQLite the text SQLAlchemy writes).
 """
 
 from __future__ import annotations
