@@ -98,6 +98,9 @@ class EventRecord:
     uid: str  # the events' UID ('' when the resource has none)
     ical: bytes  # the reduced VCALENDAR (see above)
     etag: str | None = None  # the server's ETag, when there is one
+    #: ``ical`` already parsed (an ``icalendar.Calendar``), when the connector has it:
+    #: evaluating the record then skips parsing it again. Never stored or compared.
+    parsed: Any = field(default=None, compare=False, repr=False)
 
 
 #: Per-account sync state: scope (a folder, "history", ...) -> JSON-able dict.

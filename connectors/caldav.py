@@ -50,7 +50,7 @@ from connectors.base import (
     TLSError,
 )
 from connectors.caldav_settings import CaldavSettings as CaldavSettings
-from connectors.ical import MalformedError, resources
+from connectors.ical import MalformedError, reduced
 
 log = logging.getLogger("weakties.connectors.caldav")
 T = TypeVar("T")
@@ -260,10 +260,15 @@ class CaldavConnector:
                     gone.append(href)  # deleted since it was listed
                     continue
                 try:
-                    for uid, ical in resources(data):
+                    for uid, ical, parsed in reduced(data):
                         events.append(
                             EventRecord(
-                                calendar=info.name, href=href, uid=uid, ical=ical, etag=etag
+                                calendar=info.name,
+                                href=href,
+                                uid=uid,
+                                ical=ical,
+                                etag=etag,
+                                parsed=parsed,
                             )
                         )
                 except MalformedError as exc:

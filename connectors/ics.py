@@ -43,7 +43,7 @@ from connectors.base import (
     SyncState,
     TLSError,
 )
-from connectors.ical import MalformedError, resources
+from connectors.ical import MalformedError, reduced
 from connectors.ics_settings import IcsSettings as IcsSettings
 
 log = logging.getLogger("weakties.connectors.ics")
@@ -62,7 +62,7 @@ def masked(url: str) -> str:
 def _calendar_name(data: bytes, fallback: str) -> str:
     try:
         calendar = icalendar.Calendar.from_ical(data)
-    except Exception:  # resources() reports bad data; the name is only evidence
+    except Exception:  # reduced() reports bad data; the name is only evidence
         return fallback
     name = str(calendar.get("X-WR-CALNAME", "")).strip()
     return name or fallback
@@ -73,16 +73,20 @@ def _records(data: bytes, prefix: str, fallback: str, where: str) -> list[EventR
         log.warning("%s: event %s skipped: %s", where, uid or "(no UID)", exc)
 
     try:
-        found = resources(data, on_bad=bad)
+        found = reduced(data, on_bad=bad)
     except MalformedError as exc:
         log.warning("%s: skipped: %s", where, exc)
         return []
     name = _calendar_name(data, fallback)
     return [
         EventRecord(
-            calendar=name, href=prefix + urllib.parse.quote(uid, safe="@.-_"), uid=uid, ical=ical
+            calendar=name,
+            href=prefix + urllib.parse.quote(uid, safe="@.-_"),
+            uid=uid,
+            ical=ical,
+            parsed=parsed,
         )
-        for uid, ical in found
+        for uid, ical, parsed in found
     ]
 
 

@@ -14,10 +14,11 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import UTC, time, timedelta, tzinfo
 from pathlib import Path
 from string import Formatter
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -249,6 +250,52 @@ def parse_quiet_hours(text: str) -> tuple[time, time]:
     return start, end
 
 
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone: unknown time zone {name!r} (an IANA name such as 'Europe/Berlin')"
+        ) from None
+
+
+def system_zone() -> tzinfo:
+    """The system's local zone as a ``ZoneInfo`` (``$TZ``, else the ``/etc/localtime``
+    link), so that daylight saving is honoured; UTC when neither names one."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return ZoneInfo(target.split("zoneinfo/", 1)[1])
+        with open("/etc/localtime", "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """[calendar]: how calendar events become meetings (README, "Meetings")."""
+
+    max_participants: int = 8  # more people than this: a crowd, counts for nobody
+    timezone: str | None = None  # IANA name for all-day and floating times; default: the system's
+
+    def __post_init__(self) -> None:
+        if self.max_participants < 1:
+            raise ValueError(f"max_participants: must be at least 1, got {self.max_participants}")
+        if self.timezone is not None:
+            _zone(self.timezone)
+
+    @property
+    def zone(self) -> tzinfo:
+        return _zone(self.timezone) if self.timezone is not None else system_zone()
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -261,6 +308,7 @@ class Config:
     daemon: Daemon = field(default_factory=Daemon)
     notify: Notify = field(default_factory=Notify)
     digest: Digest = field(default_factory=Digest)
+    calendar: Calendar = field(default_factory=Calendar)
 
     @property
     def database_url(self) -> str:
@@ -416,6 +464,7 @@ _SECTIONS: dict[str, type] = {
     "daemon": Daemon,
     "notify": Notify,
     "digest": Digest,
+    "calendar": Calendar,
 }
 
 

@@ -249,7 +249,8 @@ class Daemon:
                     log.info("%s: syncing again after %d failure(s)", account.name, state.failures)
                 state.failures, state.retry_at = 0, 0.0
                 state.last_ok = self.clock.now()
-                level = logging.INFO if result.new or result.skipped else logging.DEBUG
+                found = result.new or result.skipped or result.meetings_new
+                level = logging.INFO if found else logging.DEBUG
                 log.log(level, "%s", result.summary())
             else:
                 state.failures += 1

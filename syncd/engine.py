@@ -2,7 +2,10 @@
 
 The engine knows nothing of IMAP or Gmail: it opens each account's connector
 through ``syncd.accounts``, runs every record through the rules, and stores
-each batch with the connector's state in one transaction. One account failing
+each batch with the connector's state in one transaction. A calendar batch
+(events, removed resources) goes to the store's ``save_calendar_batch``, and
+after a calendar account's pass ``refresh_calendar`` evaluates again what
+needs it (docs/calendar-design.md). One account failing
 (wrong password, host down) is reported and the others still sync; batches
 stored before a failure stay stored, and the next pass resumes after them.
 
@@ -16,10 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import tzinfo
+from typing import Any, TypedDict
 
 from connectors.base import Connector, ConnectorError
-from syncd.accounts import open_connector
+from syncd.accounts import entry, open_connector
 from syncd.clock import SYSTEM, Clock
 from syncd.config import Account, Config
 from syncd.model import Interaction
@@ -28,8 +32,18 @@ from syncd.store import Store
 
 log = logging.getLogger("weakties.engine")
 
+
 #: Called after each stored batch: (account name, messages so far, expected total or None).
 Progress = Callable[[str, int, int | None], None]
+
+
+class _Rules(TypedDict):
+    """What a calendar's meetings are evaluated with (the store's keyword arguments)."""
+
+    me: frozenset[str]
+    tz: tzinfo
+    max_participants: int
+    keep_subjects: bool
 
 
 @dataclass
@@ -39,15 +53,20 @@ class AccountResult:
     new: int = 0  # interactions not recorded before
     skipped: int = 0  # messages the rules could not read (logged with folder and UID)
     error: str | None = None
+    calendar: bool = False  # a calendar source: events and meetings, not messages
+    events: int = 0  # calendar resources read (new or changed) this pass
+    meetings_new: int = 0  # meetings that count now and did not before this pass
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def summary(self) -> str:
-        """The one line ``sync`` and ``init`` print for this account."""
+        """The one line ``sync``, ``init`` and the daemon print for this account."""
         if not self.ok:
             return f"weakties: error: {self.account}: {self.error}"
+        if self.calendar:
+            return f"{self.account}: {self.events:,} events, {self.meetings_new:,} meetings new"
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         return (
             f"{self.account}: {self.scanned} messages scanned, {self.new} new interactions{skipped}"
@@ -71,12 +90,30 @@ def sync_account(
     goes through the rules (the daemon feeds systemd's watchdog with it, so a
     long batch never looks like a hang).
     """
-    result = AccountResult(account.name)
+    result = AccountResult(account.name, calendar=entry(account).source == "calendar")
     me = identities(config.my_addresses())
     keep_subjects = config.privacy.store_subjects
+    rules: _Rules = {
+        "me": me,
+        "tz": config.calendar.zone,
+        "max_participants": config.calendar.max_participants,
+        "keep_subjects": keep_subjects,
+    }
+    touched: set[str] = set()
     try:
         with (connect or open_connector)(account) as connector:
             for batch in connector.batches(store.load_state(account.name)):
+                if result.calendar or batch.events or batch.removed:
+                    result.calendar = True
+                    if tick is not None:
+                        tick()
+                    saved = store.save_calendar_batch(account.name, batch, **rules, now=clock.now())
+                    result.events += saved.events
+                    result.meetings_new += saved.new
+                    touched |= saved.hrefs
+                    if progress:
+                        progress(account.name, result.events, batch.expected_total)
+                    continue
                 found: list[Interaction] = []
                 for record in batch.records:
                     if tick is not None:
@@ -101,6 +138,9 @@ def sync_account(
     except ConnectorError as exc:
         result.error = str(exc)
         log.info("account %s failed: %s", account.name, exc)
+    if result.calendar:  # local only: runs after a failed pass too
+        refreshed = store.refresh_calendar(account.name, **rules, now=clock.now(), touched=touched)
+        result.meetings_new += refreshed.new
     return result
 
 

@@ -26,7 +26,7 @@ Pure functions, no I/O, no SQL. The rules (README.md, beside the mail rules):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -162,8 +162,23 @@ def participants(
     return result
 
 
-def _occurrences(calendar: icalendar.Calendar, until: datetime) -> Iterator[icalendar.Event]:
-    yield from recurring_ical_events.of(calendar).between(_EPOCH, until)
+_RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
+
+
+def _expand(
+    calendar: icalendar.Calendar, until: datetime, tz: tzinfo
+) -> tuple[list[icalendar.Event], bool]:
+    """The occurrences from 1900 up to ``until``, and whether any start after it.
+
+    A resource without RRULE, RDATE or RECURRENCE-ID is its own occurrence (no
+    expansion to make); every other goes through recurring-ical-events."""
+    events: list[Any] = calendar.walk("VEVENT")
+    if not any(name in event for event in events for name in _RECURRING):
+        starts = [(event, to_utc(_dt(event, "DTSTART"), tz)) for event in events]
+        return [e for e, at in starts if at < until], any(at >= until for _, at in starts)
+    query = recurring_ical_events.of(calendar)
+    occurrences = list(query.between(_EPOCH, until))
+    return occurrences, next(iter(query.after(until)), None) is not None
 
 
 def evaluate(
@@ -182,14 +197,17 @@ def evaluate(
     """
     until = now + horizon
     try:
-        calendar = icalendar.Calendar.from_ical(record.ical)
-        occurrences = list(_occurrences(calendar, until))
-        later = next(iter(recurring_ical_events.of(calendar).after(until)), None)
+        calendar = record.parsed
+        if calendar is None:
+            calendar = icalendar.Calendar.from_ical(record.ical)
+        occurrences, later = _expand(calendar, until, tz)
     except Exception as exc:  # icalendar/dateutil raise a zoo of types on bad data
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise EventError(f"cannot expand: {reason}") from None
     meetings: list[Meeting] = []
     seen: set[tuple[str, str]] = set()
+    # occurrences of one series share their property objects: evaluate them once
+    people_of: dict[tuple[int, int], tuple[object, object, list[tuple[str, str]]]] = {}
     for event in occurrences:
         if str(event.get("STATUS", "")).strip().upper() == "CANCELLED":
             continue
@@ -204,7 +222,12 @@ def evaluate(
         subject = None
         if keep_subjects:
             subject = " ".join(str(event.get("SUMMARY", "")).split())[:_SUBJECT_MAX]
-        for address, name in participants(event, me, max_participants):
+        attendees, organizer = event.get("ATTENDEE"), event.get("ORGANIZER")
+        cached = people_of.get((id(attendees), id(organizer)))
+        if cached is None or cached[0] is not attendees or cached[1] is not organizer:
+            cached = (attendees, organizer, participants(event, me, max_participants))
+            people_of[(id(attendees), id(organizer))] = cached
+        for address, name in cached[2]:
             if (key, address) in seen:
                 continue
             seen.add((key, address))
@@ -223,7 +246,7 @@ def evaluate(
                     counts_from=ends,
                 )
             )
-    return Evaluation(meetings=meetings, expanded_until=until if later is not None else None)
+    return Evaluation(meetings=meetings, expanded_until=until if later else None)
 
 
 def met(

@@ -111,10 +111,11 @@ class Correspondent:
     first: datetime
     last: datetime
     days: list[date]  # distinct days (UTC) with any interaction, ascending
-    names: dict[str, int]  # display names seen -> in how many messages
+    names: dict[str, int]  # display names seen -> in how many messages (and meetings)
     #: how many conversations the days make (``syncd.suggest.conversations``), when
     #: the store counted them; then ``days`` and ``names`` may be left empty
     conversations: int | None = None
+    met: int = 0  # distinct meetings (occurrences) with them; each is a two-way exchange
 
 
 def name_problem(name: str) -> str | None:

@@ -13,6 +13,10 @@
 * ``notified_alerts``: which alert was told about which contact, on which
   channel, and when; ``notify_budget`` how many notifications a channel sent
   on its latest day; ``digest_state`` when the email digest last went out.
+* ``calendar_resources``, ``calendar_meetings``, ``calendar_rules``: calendar
+  sources, stored as docs/calendar-design.md agrees (a resource's reduced
+  iCalendar, its occurrences with the moment each counts from, and what the
+  evaluations depended on).
 * ``address_summary`` and ``address_names``: per address, what ``suggest``
   needs from ``interactions`` (counts each way, first and last time, the
   distinct days, the display names seen), kept up to date by every batch in
@@ -39,6 +43,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -226,4 +231,52 @@ alert_claims = Table(
     Column("holder", Text, nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
     UniqueConstraint("contact_id", "kind", "basis", "channel"),
+)
+
+# --- calendars (docs/calendar-design.md) -------------------------------------
+# A calendar resource is stored reduced (metadata only: meetings.storable) with
+# its evaluated occurrences, each counting from its end: reads filter on
+# ``counts_from <= now``, so a meeting counts once it is over without a sync.
+
+calendar_resources = Table(
+    "calendar_resources",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("href", String(1000), primary_key=True),  # EventRecord.href (no secret)
+    Column("calendar", String(500), nullable=False),  # display name
+    Column("uid", String(998), nullable=False),
+    Column("etag", String(500)),
+    Column("ical", LargeBinary, nullable=False),  # meetings.storable(...)
+    Column("expanded_until", UTCDateTime),  # None: every occurrence is evaluated
+)
+
+calendar_meetings = Table(
+    "calendar_meetings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("href", String(1000), nullable=False),
+    Column("dedupe_key", String(998), nullable=False),  # "ev:<UID>/<RECURRENCE-ID UTC>"
+    Column("address", String(320), nullable=False),  # normalised
+    Column("name", String(200), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),  # the occurrence's start
+    Column("counts_from", UTCDateTime, nullable=False),  # the occurrence's end
+    Column("subject", String(500)),  # only where subjects are kept
+    Column("folder", String(500), nullable=False),  # the calendar's name
+    Column("message_id", String(998)),  # the UID
+    ForeignKeyConstraint(
+        ["account", "href"],
+        ["calendar_resources.account", "calendar_resources.href"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("account", "href", "dedupe_key", "address"),
+    Index("ix_calendar_meetings_address_counts_from_at", "address", "counts_from", "at"),
+)
+
+calendar_rules = Table(
+    "calendar_rules",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # meetings.rules_fingerprint(...)
+    Column("checked_at", UTCDateTime),  # the end of the account's last pass
 )

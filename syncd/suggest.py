@@ -5,7 +5,9 @@ name; the numbers come from :meth:`syncd.store.Store.correspondents` (SQL
 aggregates). Pure functions over those rows, plus the "1,3-5" picker syntax.
 
 Who can be suggested: an address that is not tracked yet, with at least one
-*sent* and at least one *received* interaction (a real two-way exchange).
+*sent* and at least one *received* interaction (a real two-way exchange), or
+a past meeting with them (a meeting is a two-way exchange: it counts as one
+message each way in the score, and its day is a contact day).
 Newsletters and machine mail never count as received (``syncd/rules.py``);
 on top of that, no-reply style addresses (``noreply@``, ``no-reply@``,
 ``donotreply@``, ``mailer-daemon@``, ``notifications@``, ...) and the user's
@@ -59,6 +61,7 @@ class Suggestion:
     first: datetime
     last: datetime
     reason: str  # "12 exchanges over 4 years, last 8 months ago"
+    met: int = 0  # meetings (occurrences) with them
 
 
 def is_robot(address: str) -> bool:
@@ -117,12 +120,20 @@ def proposed_name(names: dict[str, int], address: str) -> str:
 
 
 def reason(
-    n_conversations: int, sent: int, received: int, span: timedelta, since_last: timedelta
+    n_conversations: int,
+    sent: int,
+    received: int,
+    span: timedelta,
+    since_last: timedelta,
+    met: int = 0,
 ) -> str:
     words = f"{n_conversations} exchange{'s' if n_conversations != 1 else ''}"
     if span >= timedelta(days=1):
         words += f" over {format_duration(span)}"
-    words += f" (you wrote {sent}, they wrote {received})"
+    parts = [f"you wrote {sent}", f"they wrote {received}"] if sent or received or not met else []
+    if met:
+        parts.append(f"met {met} time{'s' if met != 1 else ''}")
+    words += f" ({', '.join(parts)})"
     return f"{words}, last {format_duration(since_last)} ago"
 
 
@@ -139,9 +150,8 @@ def shortlist(
             continue
         n = row.conversations if row.conversations is not None else len(conversations(row.days))
         span, since = row.last - row.first, now - row.last
-        ranked.append(
-            (round(score(row.sent, row.received, n, span, since), 3), row.last, row.address)
-        )
+        sent, received = row.sent + row.met, row.received + row.met  # a meeting: both ways
+        ranked.append((round(score(sent, received, n, span, since), 3), row.last, row.address))
     ranked.sort(key=lambda r: (-r[0], -r[1].timestamp(), r[2]))  # as suggestions() sorts
     return [address for _, _, address in ranked[:limit]]
 
@@ -169,13 +179,16 @@ def suggestions(
                 address=row.address,
                 name=name,
                 cadence=proposed_cadence(starts, default_cadence),
-                score=round(score(row.sent, row.received, len(starts), span, since), 3),
+                score=round(
+                    score(row.sent + row.met, row.received + row.met, len(starts), span, since), 3
+                ),
                 sent=row.sent,
                 received=row.received,
                 conversations=len(starts),
                 first=row.first,
                 last=row.last,
-                reason=reason(len(starts), row.sent, row.received, span, since),
+                reason=reason(len(starts), row.sent, row.received, span, since, row.met),
+                met=row.met,
             )
         )
     found.sort(key=lambda s: (-s.score, -s.last.timestamp(), s.address))

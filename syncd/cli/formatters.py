@@ -76,7 +76,9 @@ class Human:
         for row in rows:
             s, f = row.standing, row.standing.facts
             last = output.ago(f.last_contact, now)
-            if f.last_direction:
+            if f.last_direction == "met":  # "met 3 weeks ago"
+                last = f"met {last}"
+            elif f.last_direction:
                 last += f" ({DIRECTION_WORDS[f.last_direction]})"
             if s.snoozed:
                 due = f"snoozed until {f.snoozed_until:%Y-%m-%d}"
@@ -151,6 +153,7 @@ def standing_json(row: StandingRow) -> dict[str, Any]:
         "last_direction": f.last_direction,
         "last_sent": output.iso(f.last_sent),
         "last_received": output.iso(f.last_received),
+        "last_met": output.iso(f.last_met),
         "due": output.iso(s.due),
         "overdue": s.overdue,
         "reply_owed": row.reply_owed,
@@ -176,6 +179,7 @@ def suggestion_json(s: Suggestion) -> dict[str, Any]:
         "conversations": s.conversations,
         "sent": s.sent,
         "received": s.received,
+        "met": s.met,
         "first_contact": output.iso(s.first),
         "last_contact": output.iso(s.last),
         "reason": s.reason,

@@ -1,7 +1,8 @@
 """The words of a notification: who, how long it has been, and which way the last mail went.
 
 "You last wrote to Priya 7 months ago" asks for a different action than
-"Priya wrote 3 weeks ago and you have not replied", so each kind and direction
+"Priya wrote 3 weeks ago and you have not replied", and "You last met Priya 7
+months ago" says it was a meeting on the calendar, so each kind and direction
 has its own sentence. Several alerts make one digest with a count (on the
 first run, "40 people are due").
 """
@@ -30,6 +31,8 @@ def sentence(alert: Alert, now: datetime) -> str:
         return text + (f": “{alert.subject}”" if alert.subject else ".")
     if alert.direction == Direction.SENT:
         return f"You last wrote to {name} {ago} ago."
+    if alert.direction == Direction.MET:
+        return f"You last met {name} {ago} ago."
     if alert.direction == Direction.TOUCH:
         return f"You were last in touch with {name} {ago} ago."
     return f"You have not been in touch with {name} since you added them {ago} ago."
@@ -42,6 +45,8 @@ def _short(alert: Alert, now: datetime) -> str:
         return f"{alert.name}: wrote {ago} ago, not replied"
     if alert.direction == Direction.SENT:
         return f"{alert.name}: you last wrote {ago} ago"
+    if alert.direction == Direction.MET:
+        return f"{alert.name}: you last met {ago} ago"
     if alert.direction == Direction.TOUCH:
         return f"{alert.name}: last in touch {ago} ago"
     return f"{alert.name}: nothing since added {ago} ago"

@@ -5,10 +5,13 @@
 * ``sync_writes``: connector state and the atomic, idempotent ``save_batch``
   (SQLAlchemy Core, no ORM on the sync path);
 * ``contacts``: adding, editing, merging contacts (the ORM);
-* ``queries``: what the read commands ask (plain SQL through a ``Run``);
+* ``queries``: what the read commands ask (plain SQL through a ``Run``), meetings
+  among them;
 * ``summary``: the per-address summary ``suggest`` reads, kept by each batch;
 * ``alert_state``: which alert was told on which channel and when, the
   daily budget, the digest's last send (their reads are in ``queries``).
+* ``calendar``: calendar resources and their evaluated meetings
+  (docs/calendar-design.md), written by calendar batches.
 * ``leases``: which daemon polls which account (several daemons, one database);
 * ``claims``: which daemon tells an alert (each alert told once);
 * ``copying``: everything copied into another, empty database, and the counts.
@@ -31,7 +34,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from syncd.errors import AlreadyExists, Invalid, NotFound, StoreError, Unavailable
@@ -59,6 +62,9 @@ if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from connectors.base import Batch
+    from syncd.store import calendar
+
 __all__ = [
     "SCHEMA_HEAD",
     "AlreadyExists",
@@ -75,6 +81,20 @@ __all__ = [
 def new_holder() -> str:
     """A lease and claim holder name for this process: ``hostname:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _bind(params: dict[str, Any], sqlite: bool) -> dict[str, Any]:
+    """Parameters as the columns store them: an aware time as naive UTC
+    (``syncd.schema.UTCDateTime``), on SQLite as the text SQLAlchemy writes
+    there, so that comparisons in plain SQL order as the stored values do."""
+    if not any(isinstance(v, datetime) for v in params.values()):
+        return params
+    bound = dict(params)
+    for key, value in params.items():
+        if isinstance(value, datetime):
+            naive = value.astimezone(UTC).replace(tzinfo=None)
+            bound[key] = naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+    return bound
 
 
 class Store:
@@ -130,16 +150,20 @@ class Store:
         """One read transaction, as a :data:`queries.Run`."""
         if self._reader is not None:
             conn = self._reader
+            sqlite = isinstance(conn, sqlite3.Connection)
             conn.execute("BEGIN")
             try:
-                yield lambda sql, params: conn.execute(sql, params).fetchall()
+                yield lambda sql, params: conn.execute(sql, _bind(params, sqlite)).fetchall()
             finally:
                 conn.execute("COMMIT")
             return
         from sqlalchemy import text
 
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.connect() as sa_conn, sa_conn.begin():
-            yield lambda sql, params: [tuple(r) for r in sa_conn.execute(text(sql), params)]
+            yield lambda sql, params: [
+                tuple(r) for r in sa_conn.execute(text(sql), _bind(params, sqlite))
+            ]
 
     def close(self) -> None:
         if self._reader is not None:
@@ -195,6 +219,46 @@ class Store:
         from syncd.store import sync_writes
 
         return sync_writes.last_synced(self.engine, account)
+
+    # --- calendars ---------------------------------------------------------
+
+    def save_calendar_batch(
+        self,
+        account: str,
+        batch: Batch,
+        *,
+        me: frozenset[str],
+        tz: tzinfo,
+        max_participants: int,
+        keep_subjects: bool,
+        now: datetime,
+    ) -> calendar.Saved:
+        """Store a calendar batch (removed, then events, then its state) in one
+        transaction; see :mod:`syncd.store.calendar`."""
+        from syncd.store import calendar
+
+        rules = calendar.Rules(me, tz, max_participants, keep_subjects)
+        return calendar.save_calendar_batch(self.engine, self._insert, account, batch, rules, now)
+
+    def refresh_calendar(
+        self,
+        account: str,
+        *,
+        me: frozenset[str],
+        tz: tzinfo,
+        max_participants: int,
+        keep_subjects: bool,
+        now: datetime,
+        touched: set[str] | frozenset[str] = frozenset(),
+    ) -> calendar.Saved:
+        """After an account's pass: evaluate again what runs out or what the rules
+        changed for, and count the meetings that ended since the last pass."""
+        from syncd.store import calendar
+
+        rules = calendar.Rules(me, tz, max_participants, keep_subjects)
+        return calendar.refresh_calendar(
+            self.engine, self._insert, account, rules, now, touched=touched
+        )
 
     # --- contacts ----------------------------------------------------------
 
@@ -305,17 +369,23 @@ class Store:
 
     # --- queries -----------------------------------------------------------
 
-    def contacts(self, names: Sequence[str] | None = None) -> list[ContactFacts]:
-        """Tracked contacts with their last sent / received / touch times.
+    def contacts(
+        self, names: Sequence[str] | None = None, now: datetime | None = None
+    ) -> list[ContactFacts]:
+        """Tracked contacts with their last sent / received / touch times and their
+        last meeting over at ``now`` (default: the present).
 
         All of them are cached against ``store_version``: asked again with
-        nothing written since (by any process), only the counter is read."""
+        nothing written since (by any process), only the counter is read. A
+        meeting that ends later counts from the next calendar pass (which
+        writes)."""
         with self._read() as run:
             version = int(run("SELECT version FROM store_version", {})[0][0])
-            if names is None and self._cached is not None and self._cached[0] == version:
+            cacheable = names is None and now is None
+            if cacheable and self._cached is not None and self._cached[0] == version:
                 return list(self._cached[1])
-            found = queries.contacts(run, names)
-        if names is None:
+            found = queries.contacts(run, names, now)
+        if cacheable:
             self._cached = (version, found)
         return list(found)
 
@@ -324,18 +394,26 @@ class Store:
         with self._read() as run:
             return queries.reply_subjects(run, contact_ids)
 
-    def evidence(self, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
-        """The stored name, addresses and latest ``limit`` interactions of ``name``."""
+    def evidence(
+        self, name: str, limit: int, now: datetime | None = None
+    ) -> tuple[str, list[str], list[dict[str, Any]]]:
+        """The stored name, addresses and latest ``limit`` interactions of ``name``,
+        meetings over at ``now`` (default: the present) among them."""
         with self._read() as run:
-            return queries.evidence(run, name, limit)
+            return queries.evidence(run, name, limit, now)
 
     def correspondents(
-        self, addresses: Sequence[str] | None = None, *, details: bool = True
+        self,
+        addresses: Sequence[str] | None = None,
+        *,
+        details: bool = True,
+        now: datetime | None = None,
     ) -> list[Correspondent]:
         """Untracked two-way correspondents (all, or those ``addresses``) from the
-        per-address summary; without ``details``, counts only (no days, no names)."""
+        per-address summary, a meeting over at ``now`` counting as a two-way
+        exchange; without ``details``, counts only (no days, no names)."""
         with self._read() as run:
-            return queries.correspondents(run, addresses, details)
+            return queries.correspondents(run, addresses, details, now)
 
     def rebuild_summary(self) -> None:
         """Recompute the per-address summary from ``interactions`` (after a bulk load

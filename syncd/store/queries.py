@@ -13,11 +13,16 @@ They return the model's value types (``ContactFacts``, ``Correspondent``,
   latest time (``MAX(at)`` on the ``(address, direction, at)`` index is a
   seek, not a scan, so it costs the same at a thousand interactions or a
   million), one grouped query over the touches; each last-date field is one
-  entry of :data:`LASTS`, so a new source of contact (meetings) is one more
-  entry beside them.
-* ``evidence``: that contact's rows only.
-* ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``).
+  entry of :data:`LASTS`; ``last_met`` is the latest meeting whose end
+  (``counts_from``) is at or before ``:now``.
+* ``evidence``: that contact's rows only, meetings among them (one per
+  occurrence however many calendars or accounts hold it).
+* ``correspondents``: the per-address summary sync keeps (``syncd.store.summary``),
+  with the meetings over at ``now`` folded in as two-way exchanges.
 * ``leases``: which daemon polls which account (``service status``).
+
+Times are passed as aware datetimes; ``Store`` binds them as the columns
+store them (naive UTC; on SQLite the text SQLAlchemy writes).
 """
 
 from __future__ import annotations
@@ -102,12 +107,27 @@ LASTS: dict[str, str] = {
     "last_sent": _latest("sent"),
     "last_received": _latest("received"),
     "last_touch": "SELECT contact_id, MAX(at) FROM touches GROUP BY contact_id",
+    # a meeting counts once it is over: its end (counts_from) at or before :now
+    "last_met": (
+        "SELECT contact_id, MAX(at) FROM (SELECT e.contact_id AS contact_id, "
+        "(SELECT MAX(m.at) FROM calendar_meetings m WHERE m.address = e.address "
+        "AND m.counts_from <= :now) AS at FROM contact_emails e) AS per_address "
+        "WHERE at IS NOT NULL GROUP BY contact_id"
+    ),
 }
 
 
-def contacts(run: Run, names: Sequence[str] | None = None) -> list[ContactFacts]:
+def _params(sql: str, now: datetime) -> dict[str, Any]:
+    return {"now": now} if ":now" in sql else {}
+
+
+def contacts(
+    run: Run, names: Sequence[str] | None = None, now: datetime | None = None
+) -> list[ContactFacts]:
     """Tracked contacts (all, or those ``names``, case-insensitive) with their last
-    sent / received / touch times, ordered by name."""
+    sent / received / touch times and their last meeting over at ``now`` (default:
+    the present), ordered by name."""
+    now = now or datetime.now(UTC)
     where: str = ""
     params: dict[str, Any] = {}
     if names is not None:
@@ -130,7 +150,9 @@ def contacts(run: Run, names: Sequence[str] | None = None) -> list[ContactFacts]
     tags: dict[int, list[str]] = {}
     for contact_id, tag in run("SELECT contact_id, tag FROM contact_tags ORDER BY tag", {}):
         tags.setdefault(contact_id, []).append(tag)
-    lasts: dict[str, dict[int, Any]] = {field: dict(run(sql, {})) for field, sql in LASTS.items()}
+    lasts: dict[str, dict[int, Any]] = {
+        field: dict(run(sql, _params(sql, now))) for field, sql in LASTS.items()
+    }
     return [
         ContactFacts(
             id=contact_id,
@@ -169,10 +191,14 @@ def reply_subjects(run: Run, contact_ids: Sequence[int]) -> dict[int, str]:
     return {contact_id: subject for contact_id, (_, subject) in found.items()}
 
 
-def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict[str, Any]]]:
-    """The latest interactions and touches behind a contact's dates, newest first,
-    one entry per message. Reads that contact's rows only, newest first from the
+def evidence(
+    run: Run, name: str, limit: int, now: datetime | None = None
+) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """The latest interactions, meetings (over at ``now``, default the present) and
+    touches behind a contact's dates, newest first, one entry per message or
+    meeting occurrence. Reads that contact's rows only, newest first from the
     index, and stops after ``limit`` distinct messages' worth."""
+    now = now or datetime.now(UTC)
     found = run(
         "SELECT id, name FROM contacts WHERE lower(name) = :name", {"name": name.strip().lower()}
     )
@@ -238,8 +264,43 @@ def evidence(run: Run, name: str, limit: int) -> tuple[str, list[str], list[dict
                     "subject": subject,
                 }
             )
+        entries += _meetings(run, addresses, limit, now)
     entries.sort(key=lambda e: e["at"], reverse=True)
     return stored, displays, entries[:limit]
+
+
+def _meetings(
+    run: Run, addresses: Sequence[str], limit: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The latest meetings over at ``now`` with these addresses, one per occurrence
+    (the same one in several calendars or accounts counts once)."""
+    placeholders, params = _in("a", addresses)
+    params.update(now=now, limit=limit * 4 + 10)
+    seen: set[str] = set()
+    entries: list[dict[str, Any]] = []
+    for at, address, account, folder, uid, subject, key in run(
+        "SELECT at, address, account, folder, message_id, subject, dedupe_key "
+        f"FROM calendar_meetings WHERE address IN {placeholders} AND counts_from <= :now "
+        "ORDER BY at DESC, id DESC LIMIT :limit",
+        params,
+    ):
+        if key in seen:
+            continue
+        seen.add(key)
+        entries.append(
+            {
+                "at": aware(at),
+                "direction": "met",
+                "address": address,
+                "account": account,
+                "folder": folder,
+                "message_id": uid,
+                "subject": subject,
+            }
+        )
+        if len(entries) >= limit:
+            break
+    return entries
 
 
 def load_state(run: Run, account: str) -> dict[str, dict[str, Any]]:
@@ -306,14 +367,22 @@ def leases(run: Run) -> list[Lease]:
 
 
 def correspondents(
-    run: Run, addresses: Sequence[str] | None = None, details: bool = True
+    run: Run,
+    addresses: Sequence[str] | None = None,
+    details: bool = True,
+    now: datetime | None = None,
 ) -> list[Correspondent]:
     """Untracked addresses with at least one sent AND one received interaction,
     from the per-address summary (``syncd.store.summary``): one row per
     address, whatever the number of interactions behind it.
 
     ``addresses`` restricts them; without ``details`` each row carries its
-    conversation count but no days and no names (enough to rank them all)."""
+    conversation count but no days and no names (enough to rank them all).
+
+    A meeting over at ``now`` (default: the present) is a two-way exchange:
+    an untracked address met is a correspondent even without mail both ways;
+    its row then carries ``met``, the meeting days among its days, and no
+    conversation count (it is made from the days)."""
     where: str = ""
     params: dict[str, Any] = {}
     if addresses is not None:
@@ -349,4 +418,92 @@ def correspondents(
             params,
         ):
             found[address].names[name] = int(count)
+    _add_meetings(run, found, addresses, details, now or datetime.now(UTC))
     return list(found.values())
+
+
+_CHUNK = 500  # addresses per IN (...) list: far below every dialect's parameter limit
+
+
+def _add_meetings(
+    run: Run,
+    found: dict[str, Correspondent],
+    addresses: Sequence[str] | None,
+    details: bool,
+    now: datetime,
+) -> None:
+    """Fold the meetings over at ``now`` with untracked addresses into ``found``."""
+    where, params = "", {"now": now}
+    if addresses is not None:
+        placeholders, more = _in("a", addresses)
+        where = f" AND address IN {placeholders}"
+        params.update(more)
+    untracked = (
+        "counts_from <= :now AND address NOT IN (SELECT address FROM contact_emails)" + where
+    )
+    met = {
+        address: (int(n), aware(first), aware(last))
+        for address, n, first, last in run(
+            "SELECT address, COUNT(DISTINCT dedupe_key), MIN(at), MAX(at) "
+            f"FROM calendar_meetings WHERE {untracked} GROUP BY address",
+            params,
+        )
+    }
+    listed = sorted(met)
+    for start in range(0, len(listed), _CHUNK):
+        chunk = listed[start : start + _CHUNK]
+        placeholders, part = _in("c", chunk)
+        summary = {
+            row[0]: row[1:]
+            for row in run(
+                "SELECT address, sent, received, first_at, last_at, days FROM address_summary "
+                f"WHERE address IN {placeholders}",
+                part,
+            )
+        }
+        days: dict[str, set[date]] = {}
+        for address, at in run(
+            f"SELECT address, at FROM calendar_meetings WHERE address IN {placeholders} "
+            "AND counts_from <= :now",
+            {**part, "now": now},
+        ):
+            days.setdefault(address, set()).add(aware(at).date())
+        created: list[str] = []  # not two-way by mail: their mail names are not loaded yet
+        for address in chunk:
+            n, first, last = met[address]
+            row = found.get(address)
+            if row is None:
+                sent, received, s_first, s_last = 0, 0, first, last
+                mail_days: list[date] = []
+                if address in summary:
+                    sent, received, f_at, l_at, blob = summary[address]
+                    s_first, s_last = aware(f_at), aware(l_at)
+                    mail_days = [date.fromordinal(d) for d in unpack_days(blob)]
+                created.append(address)
+                row = found[address] = Correspondent(
+                    address, int(sent), int(received), s_first, s_last, mail_days, {}
+                )
+            elif not row.days and address in summary:
+                row.days = [date.fromordinal(d) for d in unpack_days(summary[address][4])]
+            row.met = n
+            row.first, row.last = min(row.first, first), max(row.last, last)
+            row.days = sorted(set(row.days) | days.get(address, set()))
+            row.conversations = None  # the meeting days change them: made from the days
+        if details:
+            for address, name, count in run(
+                "SELECT address, name, COUNT(DISTINCT dedupe_key) FROM calendar_meetings "
+                f"WHERE address IN {placeholders} AND counts_from <= :now AND name <> '' "
+                "GROUP BY address, name",
+                {**part, "now": now},
+            ):
+                names = found[address].names
+                names[name] = names.get(name, 0) + int(count)
+            if created:
+                placeholders, part = _in("f", created)
+                for address, name, count in run(
+                    "SELECT address, name, count FROM address_names "
+                    f"WHERE address IN {placeholders}",
+                    part,
+                ):
+                    names = found[address].names
+                    names[name] = names.get(name, 0) + int(count)
