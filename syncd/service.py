@@ -143,19 +143,7 @@ def user_session() -> str | None:
     systemctl = shutil.which("systemctl")
     if systemctl is None:
         return "systemctl not found"
-    try:
-        done = subprocess.run(
-            [systemctl, "--user", "show-environment"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"systemctl failed: {exc}"
-    if done.returncode != 0:
-        return (done.stderr.strip().splitlines() or ["systemctl --user does not answer"])[0]
-    return None
+    return _systemctl(systemctl, ["show-environment"], 15, "systemctl --user does not answer")
 
 
 def cron_line(config: Config, explicit_config: bool) -> str:
@@ -173,18 +161,25 @@ def start() -> str | None:
     if systemctl is None:
         return "systemctl not found"
     for args in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
-        try:
-            done = subprocess.run(
-                [systemctl, "--user", *args],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"systemctl failed: {exc}"
-        if done.returncode != 0:
-            return (done.stderr.strip().splitlines() or ["systemctl failed"])[0]
+        if (problem := _systemctl(systemctl, args, 60, "systemctl failed")) is not None:
+            return problem
+    return None
+
+
+def _systemctl(systemctl: str, args: list[str], timeout: float, otherwise: str) -> str | None:
+    """Run ``systemctl --user ARGS``; None, or its first line of complaint."""
+    try:
+        done = subprocess.run(
+            [systemctl, "--user", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"systemctl failed: {exc}"
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or [otherwise])[0]
     return None
 
 

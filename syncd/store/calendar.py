@@ -217,6 +217,22 @@ def _store(
         conn.execute(M.insert(), list(chunk))
 
 
+def _evaluate_all(
+    account: str, records: Sequence[EventRecord], rules: Rules, now: datetime
+) -> tuple[list[_Evaluated], list[str]]:
+    """Each record evaluated (CPU before the transaction, so the write lock is held
+    briefly); the hrefs of those that could not be."""
+    evaluated: list[_Evaluated] = []
+    failed: list[str] = []
+    for record in records:
+        done = _evaluate(account, record, rules, now)
+        if done is None:
+            failed.append(record.href)
+        else:
+            evaluated.append(done)
+    return evaluated, failed
+
+
 def _new_pairs(evaluated: Iterable[_Evaluated], now: datetime) -> set[tuple[str, str]]:
     return {
         (row["dedupe_key"], row["address"])
@@ -246,14 +262,7 @@ def save_calendar_batch(
 ) -> Saved:
     """Store one calendar batch and its state in one transaction (see the module docstring)."""
     records = _merge_records(batch.events)
-    evaluated: list[_Evaluated] = []
-    failed: list[str] = []
-    for record in records:  # CPU before the transaction: the write lock is held briefly
-        done = _evaluate(account, record, rules, now)
-        if done is None:
-            failed.append(record.href)
-        else:
-            evaluated.append(done)
+    evaluated, failed = _evaluate_all(account, records, rules, now)
     candidates = _new_pairs(evaluated, now)
     with engine.begin() as conn:
         before = _counted_before(conn, candidates, now) if candidates else set()
@@ -319,14 +328,7 @@ def refresh_calendar(
         ]
     result = Saved()
     for chunk in _chunks(stale):
-        evaluated: list[_Evaluated] = []
-        failed: list[str] = []
-        for record in chunk:
-            done = _evaluate(account, record, rules, now)
-            if done is None:
-                failed.append(record.href)
-            else:
-                evaluated.append(done)
+        evaluated, failed = _evaluate_all(account, chunk, rules, now)
         candidates = _new_pairs(evaluated, now)
         with engine.begin() as conn:
             before = _counted_before(conn, candidates, now) if candidates else set()
