@@ -17,7 +17,10 @@
   ones are reported in :attr:`Batch.removed`.
 * State per calendar (scope = the calendar's path): ``{"name", "token",
   "ctag"}``, plus ``"etags"`` ({href: etag}) where the server has no
-  sync-token. A calendar that is gone gets its state emptied and ``"<path>"``
+  sync-token, and ``"todo"`` (the hrefs still to fetch) in the state of every
+  batch but a calendar's last: a pass stopped there resumes from the new
+  token (or ETags) with the rest, neither losing nor fetching again what the
+  saved batches held. A calendar that is gone gets its state emptied and ``"<path>"``
   (ending in "/", meaning every resource under it) in ``removed``; so does one
   re-read in full, before its resources come again.
 * A resource that is not usable iCalendar is skipped with one warning naming
@@ -178,10 +181,12 @@ class CaldavConnector:
             yield from self._calendar(info, dict(state.get(info.path) or {}))
 
     def _calendar(self, info: CalendarInfo, saved: dict[str, Any]) -> Iterator[Batch]:
-        if saved and info.token is not None and saved.get("token") == info.token:
+        todo: list[str] = list(saved.get("todo") or [])  # a pass stopped mid-calendar
+        if saved and not todo and info.token is not None and saved.get("token") == info.token:
             return
         if (
             saved
+            and not todo
             and info.token is None
             and info.ctag is not None
             and saved.get("ctag") == info.ctag
@@ -210,6 +215,9 @@ class CaldavConnector:
             removed = [h for h in old if h not in etags]
             new_state["etags"] = etags
         changed = [h for h in changed if h.rstrip("/") != info.path.rstrip("/")]
+        if not full:  # still to fetch from the stopped pass, unless gone since
+            listed, gone = set(changed), set(removed)
+            changed += [h for h in todo if h not in listed and h not in gone]
         if full and saved:
             removed = [info.path]  # re-read in full: forget what it held
         yield from self._fetch(info, changed, removed, new_state)
@@ -280,12 +288,14 @@ class CaldavConnector:
                         exc,
                     )
                     gone.append(href)
-            last = n == len(chunks) - 1
+            # Until the last chunk, the state names what is left to fetch, so a
+            # pass stopped here resumes with the rest (and what changed since).
+            todo = [h for later in chunks[n + 1 :] for h in later]
             yield Batch(
                 records=[],
                 events=events,
                 removed=gone,
-                state={info.path: new_state} if last else {},
+                state={info.path: {**new_state, "todo": todo} if todo else new_state},
                 expected_total=len(changed),
             )
 

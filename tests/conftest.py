@@ -6,6 +6,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import keyring
 import pytest
@@ -123,12 +124,25 @@ def consenting_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 # test gets a fresh user with an empty calendar home.
 
 
-@pytest.fixture(scope="session", params=["radicale", "xandikos"])
-def dav_server(request: pytest.FixtureRequest) -> Iterator[DavServer]:
-    """A running Radicale, then a running Xandikos, stopped at the end of the session."""
-    server = start_radicale() if request.param == "radicale" else start_xandikos()
-    with server:
+@pytest.fixture(scope="session")
+def radicale_server() -> Iterator[DavServer]:
+    """A running Radicale, stopped at the end of the session."""
+    with start_radicale() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def xandikos_server() -> Iterator[DavServer]:
+    """A running Xandikos (behind its TLS + Basic proxy), stopped at the end of the session."""
+    with start_xandikos() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["radicale", "xandikos"])
+def dav_server(request: pytest.FixtureRequest) -> DavServer:
+    """Radicale, then Xandikos: the same processes as ``radicale_server`` and
+    ``xandikos_server`` (the connector contract uses those by name)."""
+    return cast(DavServer, request.getfixturevalue(f"{request.param}_server"))
 
 
 @pytest.fixture

@@ -117,13 +117,14 @@ def make_env(
 
 
 def event_pass(
-    connector: Connector, state: dict[str, dict[str, Any]]
+    connector: Connector, state: dict[str, dict[str, Any]], limit: int | None = None
 ) -> tuple[list[EventRecord], list[str]]:
-    """One pass of a calendar connector: its events and removed hrefs, applying each
-    batch's state as the store would (an empty scope is forgotten)."""
+    """One pass of a calendar connector (or its first ``limit`` batches): its events
+    and removed hrefs, applying each batch's state as the store would (an empty
+    scope is forgotten)."""
     events: list[EventRecord] = []
     removed: list[str] = []
-    for batch in connector.batches(state):
+    for count, batch in enumerate(connector.batches(state), 1):
         assert batch.records == []  # a calendar yields events, never mail headers
         events += batch.events
         removed += batch.removed
@@ -132,6 +133,8 @@ def event_pass(
                 state[scope] = value
             else:
                 state.pop(scope, None)
+        if limit is not None and count >= limit:
+            break
     return events, removed
 
 

@@ -356,3 +356,39 @@ def test_an_expired_sync_token_reads_the_calendar_again(
     assert removed == [path]  # what it held before goes, then everything comes again
     with connect(settings(dav_server, dav_user), dav_user.password) as conn:
         assert sync(conn, state) == ([], [])
+
+
+@pytest.mark.parametrize("tokens", [True, False], ids=["sync-token", "etags"])
+def test_a_pass_stopped_mid_calendar_resumes_with_the_rest_and_what_changed_since(
+    dav_server: DavServer, dav_user: DavUser, monkeypatch: pytest.MonkeyPatch, tokens: bool
+) -> None:
+    monkeypatch.setattr("connectors.caldav.CHUNK", 2)
+    work = dav_server.make_calendar(dav_user, "Work")
+    for n in range(6):
+        dav_server.put(dav_user, work, f"e{n}.ics", cal(vevent(f"e{n}")))
+
+    def opened() -> CaldavConnector:
+        conn = connect(settings(dav_server, dav_user), dav_user.password)
+        if not tokens:  # a server with CTag/ETags only
+            conn._listing = [replace(c, token=None) for c in conn._listing or []]
+        return conn
+
+    state: dict[str, dict[str, Any]] = {}
+    with opened() as conn:
+        first, _ = event_pass(conn, state, limit=1)  # stopped after one chunk
+    (saved,) = state.values()
+    assert len(first) == 2 and len(saved["todo"]) == 4
+    done = sorted(e.uid for e in first)
+    left = sorted({f"e{n}" for n in range(6)} - set(done))
+    dav_server.put(dav_user, work, f"{done[0]}.ics", cal(vevent(done[0], summary="Changed")))
+    dav_server.put(dav_user, work, f"{left[0]}.ics", cal(vevent(left[0], summary="Changed")))
+    dav_server.delete(dav_user, f"{work}{left[1]}.ics")
+    dav_server.put(dav_user, work, "new.ics", cal(vevent("new")))
+    with opened() as conn:
+        events, removed = event_pass(conn, state)
+    with opened() as conn:
+        assert event_pass(conn, state) == ([], [])
+    assert sorted(e.uid for e in events) == sorted([done[0], left[0], *left[2:], "new"])
+    assert [r.rsplit("/", 1)[-1] for r in removed] == [f"{left[1]}.ics"]
+    assert all(b"Changed" in e.ical for e in events if e.uid in (done[0], left[0]))
+    assert "todo" not in next(iter(state.values()))

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
-import http.server
 import logging
 import os
 import shutil
-import ssl
-import tempfile
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,15 +16,15 @@ import pytest
 from connectors.base import AuthError, ConnectError, EventRecord, InsecureError, TLSError
 from connectors.ics import IcsSettings, connect
 from syncd.meetings import met
-from tests.dovecot import free_ports, make_certificates
+from tests.dovecot import free_ports
 from tests.helpers import event_pass
 from tests.ical_helpers import cal, vevent
+from tests.ics_feed import SECRET, Feed, serve_feed
 
 DATA = Path(__file__).parent / "data" / "ics"
 ME = frozenset({"me@example.org", "me@gmail.com", "me@contoso.com", "me@icloud.com"})
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Berlin")
-SECRET = "private-3f9a1c0b7d"
 
 
 def sync(
@@ -114,69 +107,10 @@ def test_missing_path_is_one_line(tmp_path: Path) -> None:
 # --- an https URL -------------------------------------------------------------------
 
 
-@dataclass
-class Feed:
-    """A local https server publishing one .ics body with ETag and Last-Modified."""
-
-    body: bytes
-    port: int = 0
-    ca_file: Path = Path()
-    wrong_ca_file: Path = Path()
-    status: int | None = None  # force an answer (401, 500)
-    seen: list[dict[str, str]] = field(default_factory=list)
-    modified: float = 1_700_000_000.0
-
-    @property
-    def url(self) -> str:
-        return f"https://localhost:{self.port}/calendar/ical/{SECRET}/basic.ics"
-
-    @property
-    def etag(self) -> str:
-        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
-
-
 @pytest.fixture
 def feed() -> Iterator[Feed]:
-    root = Path(tempfile.mkdtemp(prefix="weakties-ics-"))
-    ca_file, wrong_ca, cert, key = make_certificates(root / "tls")
-    state = Feed(body=(DATA / "google.ics").read_bytes(), ca_file=ca_file, wrong_ca_file=wrong_ca)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            state.seen.append(dict(self.headers.items()))
-            if state.status:
-                self.send_response(state.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            last_modified = email.utils.formatdate(state.modified, usegmt=True)
-            if self.headers.get("If-None-Match") == state.etag:
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/calendar")
-            self.send_header("ETag", state.etag)
-            self.send_header("Last-Modified", last_modified)
-            self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
-
-    (state.port,) = free_ports(1)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", state.port), Handler)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
-    shutil.rmtree(root, ignore_errors=True)
+    with serve_feed((DATA / "google.ics").read_bytes()) as served:
+        yield served
 
 
 def test_url_fetch_then_304(feed: Feed) -> None:

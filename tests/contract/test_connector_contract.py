@@ -4,6 +4,10 @@ One test class, parametrised over the ``mailbox`` fixture (tests/contract/
 conftest.py): the IMAP connector on a real Dovecot, the Gmail connector on
 the Gmail API stand-in, and the in-memory connector. A new connector adds a
 fixture there and must pass all of it.
+
+This is the mail half; the calendar half (CalDAV on Radicale and Xandikos,
+an ics directory and an ics https URL, over the ``calendar`` fixture) is
+tests/contract/test_calendar_contract.py.
 """
 
 from __future__ import annotations
