@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
@@ -82,12 +83,42 @@ def test_a_missing_directory_is_an_error_not_created(tmp_path: Path, form: str) 
     assert not (tmp_path / "missing").exists()
 
 
-def test_migrations_match_the_models(store: Store) -> None:
+def test_migrations_match_the_models(store_url: str) -> None:
+    """Every migration from nothing builds the schema ``syncd.schema`` declares (so a
+    new SQLite file may be created from the declaration directly)."""
+    from sqlalchemy import create_engine
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
-    with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+    engine = create_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+            assert conn.execute(text("SELECT id, version FROM store_version")).all() == [(1, 0)]
+    finally:
+        engine.dispose()
+
+
+def test_a_new_sqlite_file_is_created_from_the_schema_at_its_head(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir(mode=0o700)
+    store = open_store(f"sqlite:///{tmp_path}/d/new.db")
+    try:
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+            assert version == [(SCHEMA_HEAD,)]
+            assert conn.execute(text("SELECT id, version FROM store_version")).all() == [(1, 0)]
+        assert store.save_batch("a", [interaction("x@example.org", "k1", NOW)], {}, NOW) == 1
+        with store.engine.connect() as conn:
+            summary = conn.execute(text("SELECT address, received FROM address_summary")).all()
+            assert summary == [("x@example.org", 1)]
+            assert conn.execute(text("SELECT version FROM store_version")).scalar() == 1
+    finally:
+        store.close()
 
 
 def test_replaying_a_batch_changes_nothing(store: Store) -> None:

@@ -30,13 +30,20 @@ def _length(column: str) -> int:
     return kind.length
 
 
+#: How long each text column of ``interactions`` may be (read once from the schema).
+_LENGTHS = {c: _length(c) for c in ("name", "folder", "message_id", "subject", "dedupe_key")}
+
+
 def _fit(column: str, text: str | None) -> str | None:
     """``text`` cut to the ``interactions`` column's length."""
-    return None if text is None else text[: _length(column)]
+    if text is None:
+        return None
+    limit = _LENGTHS[column]
+    return text if len(text) <= limit else text[:limit]
 
 
 def _key(key: str) -> str:
-    if len(key) <= _length("dedupe_key"):
+    if len(key) <= _LENGTHS["dedupe_key"]:
         return key
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
