@@ -523,3 +523,33 @@ def test_init_and_weakties_db_expand_home(
         main, ["--config", str(env.config), "status"], env={"WEAKTIES_DB": "$NOPE_X/w.db"}
     )
     assert unset.exit_code == 2 and "$WEAKTIES_DB: $NOPE_X is not set" in unset.stderr
+
+
+def test_non_interactive_init_adds_an_ics_calendar(
+    tmp_path: Path, dovecot: Dovecot, imap_user: ImapUser, test_keyring: Path
+) -> None:
+    calendars = tmp_path / "calendars"
+    calendars.mkdir()
+    env = Env(config=tmp_path / "config.toml", db=tmp_path / "db" / "w.db")
+    common = ["init", "--non-interactive", "--no-sync", "--address", imap_user.username]
+    bad = env.run(
+        *common,
+        *_flags(dovecot, imap_user),
+        "--ics",
+        "http://x.example/c.ics",
+        "--password-stdin",
+        input=imap_user.password + "\n",
+    )
+    assert bad.exit_code == 2 and "--ics: url is plain http" in bad.stderr
+    assert not env.config.exists()  # nothing half-written
+    result = env.run(
+        *common,
+        *_flags(dovecot, imap_user),
+        "--ics",
+        str(calendars),
+        "--password-stdin",
+        input=imap_user.password + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    mail, calendar = tomllib.loads(env.config.read_text())["account"]
+    assert (mail["type"], calendar["type"], calendar["path"]) == ("imap", "ics", str(calendars))
