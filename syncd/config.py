@@ -209,8 +209,6 @@ class Digest:
     password_file: str | None = None
 
     def __post_init__(self) -> None:
-        from syncd.digest import parse_at
-
         try:
             parse_at(self.at)
         except ValueError as exc:
@@ -237,6 +235,27 @@ class Digest:
     def period(self) -> timedelta | None:
         """How often it goes out; None when off."""
         return None if self.every == "off" else parse_duration(self.every)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_at(at: str) -> tuple[int | None, time]:
+    """``"Mon 08:00"`` -> (0, 08:00); ``"08:00"`` -> (None, 08:00); ValueError, one line."""
+    words = at.split()
+    day: int | None = None
+    if len(words) == 2:
+        if words[0][:3].lower() not in _WEEKDAYS:
+            raise ValueError(f"digest at = {at!r}: unknown weekday {words[0]!r}")
+        day = _WEEKDAYS.index(words[0][:3].lower())
+        words = words[1:]
+    if len(words) != 1:
+        raise ValueError(f"digest at = {at!r}: expected 'Mon 08:00' or '08:00'")
+    try:
+        clock = time.fromisoformat(words[0])
+    except ValueError:
+        raise ValueError(f"digest at = {at!r}: {words[0]!r} is not HH:MM") from None
+    return day, clock
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:

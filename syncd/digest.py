@@ -17,14 +17,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
-from syncd.config import Config
+from syncd.config import Config, parse_at
 from syncd.durations import format_duration as _words
 from syncd.lapses import alert_for, standings
 from syncd.model import ContactFacts
 from syncd.rules import OWN_LIST
 
 LIST_ID = f"weakties digest {OWN_LIST}"
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -184,24 +183,6 @@ def compose_digest(
 
 
 # --- when -------------------------------------------------------------------
-
-
-def parse_at(at: str) -> tuple[int | None, time]:
-    """``"Mon 08:00"`` -> (0, 08:00); ``"08:00"`` -> (None, 08:00); ValueError, one line."""
-    words = at.split()
-    day: int | None = None
-    if len(words) == 2:
-        if words[0][:3].lower() not in _WEEKDAYS:
-            raise ValueError(f"digest at = {at!r}: unknown weekday {words[0]!r}")
-        day = _WEEKDAYS.index(words[0][:3].lower())
-        words = words[1:]
-    if len(words) != 1:
-        raise ValueError(f"digest at = {at!r}: expected 'Mon 08:00' or '08:00'")
-    try:
-        clock = time.fromisoformat(words[0])
-    except ValueError:
-        raise ValueError(f"digest at = {at!r}: {words[0]!r} is not HH:MM") from None
-    return day, clock
 
 
 def _slot_day(moment: datetime, day: int | None, clock: time, tz: tzinfo) -> date:

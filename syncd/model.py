@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 
 class Direction(enum.StrEnum):
@@ -78,11 +79,11 @@ class ContactFacts:
     last_touch: datetime | None
     last_met: datetime | None = None
 
-    @property
+    @cached_property  # asked many times per contact by status and the lapse check
     def last_contact(self) -> datetime | None:
         return max((t for _, t in self._lasts() if t is not None), default=None)
 
-    @property
+    @cached_property
     def last_direction(self) -> Direction | None:
         """Which way the last contact went (the first of sent, received, met, touch
         on a tie)."""

@@ -12,6 +12,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,26 @@ def test_json_output_is_chosen_in_one_place() -> None:
         if '"--json"' in line
     ]
     assert found == []
+
+
+def test_status_loads_only_what_it_shows(tmp_path: Path) -> None:
+    """``weakties status`` on a current SQLite file: no SQLAlchemy, and neither the
+    address grammar nor the mail modules (their regexes cost tens of milliseconds)."""
+    (tmp_path / "d").mkdir(mode=0o700)
+    config = tmp_path / "config.toml"
+    config.write_text("[identity]\naddresses = ['me@example.org']\n")
+    db = f"sqlite:///{tmp_path}/d/w.db"
+    from syncd.store import open_store
+
+    store = open_store(db)  # created and current
+    store.add_contact("Priya", ["priya@example.org"], None, [], datetime.now(UTC))
+    store.close()
+    heavy = ("sqlalchemy", "syncd.addresses", "syncd.suggest", "syncd.digest", "email.message")
+    code = (
+        "import os, sys\n"
+        f"os.environ['WEAKTIES_DB'] = {db!r}\n"
+        "from syncd.cli import main\n"
+        f"main(['--config', {str(config)!r}, 'status'], standalone_mode=False)\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    assert _fresh_python(code).splitlines()[-1] == "[]"

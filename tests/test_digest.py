@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from syncd.config import parse
-from syncd.digest import compose_digest, digest_due, parse_at
+from syncd.config import parse, parse_at
+from syncd.digest import compose_digest, digest_due
 from syncd.rules import is_bulk
 from syncd.store import ContactFacts
 

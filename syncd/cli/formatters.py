@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -21,7 +21,9 @@ from syncd.cli import output
 from syncd.durations import format_duration
 from syncd.lapses import Standing
 from syncd.model import ContactFacts
-from syncd.suggest import Suggestion
+
+if TYPE_CHECKING:  # suggest compiles the address grammar: not on status's start-up
+    from syncd.suggest import Suggestion
 
 F = TypeVar("F", bound=Callable[..., Any])
 
