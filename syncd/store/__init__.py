@@ -56,6 +56,7 @@ from syncd.store.database import (
     open_engine,
     postgres_reader,
     sqlite_reader,
+    sqlite_time,
 )
 
 if TYPE_CHECKING:  # SQLAlchemy is imported on first use; the ORM where contacts are managed
@@ -92,8 +93,9 @@ def _bind(params: dict[str, Any], sqlite: bool) -> dict[str, Any]:
     bound = dict(params)
     for key, value in params.items():
         if isinstance(value, datetime):
-            naive = value.astimezone(UTC).replace(tzinfo=None)
-            bound[key] = naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+            bound[key] = (
+                sqlite_time(value) if sqlite else value.astimezone(UTC).replace(tzinfo=None)
+            )
     return bound
 
 

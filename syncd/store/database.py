@@ -28,6 +28,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -316,6 +317,13 @@ def open_engine(url: str) -> Engine:
             f"database {dburl.mask(parsed)}: {exc.__class__.__name__}: {reason}"
         ) from None
     return engine
+
+
+def sqlite_time(at: datetime) -> str:
+    """An aware time as SQLAlchemy's SQLite dialect stores a ``UTCDateTime``: naive
+    UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (so plain-SQL writes and comparisons
+    on the stdlib connection order as the stored values do)."""
+    return at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _plain_sqlite_path(url: str) -> Path | None:

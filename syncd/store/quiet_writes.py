@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-
-def _when(at: datetime) -> str:
-    return at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+from syncd.store.database import sqlite_time
 
 
 def save_state(
@@ -34,7 +32,10 @@ def save_state(
             "INSERT INTO sync_state (account, scope, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account, scope) DO UPDATE "
             "SET state = excluded.state, updated_at = excluded.updated_at",
-            [(account, scope, json.dumps(value), _when(now)) for scope, value in state.items()],
+            [
+                (account, scope, json.dumps(value), sqlite_time(now))
+                for scope, value in state.items()
+            ],
         )
     except BaseException:
         conn.execute("ROLLBACK")
@@ -47,5 +48,5 @@ def record_poll(conn: sqlite3.Connection, account: str, at: datetime) -> None:
     conn.execute(
         "INSERT INTO account_polls (account, last_ok_at) VALUES (?, ?) "
         "ON CONFLICT (account) DO UPDATE SET last_ok_at = excluded.last_ok_at",
-        (account, _when(at)),
+        (account, sqlite_time(at)),
     )
