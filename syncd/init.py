@@ -31,19 +31,10 @@ from syncd.accounts import gmail as gmail_entry
 from syncd.accounts import imap as imap_entry
 from syncd.accounts.base import Questions
 from syncd.addresses import normalize
-from syncd.errors import WeaktiesError
 
-__all__ = ["Given", "InitError", "first_run"]
+__all__ = ["GaveUp", "Given", "first_run"]
 
 gmail_note = gmail_entry.gmail_note
-
-
-class InitError(WeaktiesError):
-    """init cannot go on; one line for the user. ``exit_code`` 2 for usage."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def existing_config(path: Path, interactive: bool, force: bool) -> str:
@@ -53,10 +44,10 @@ def existing_config(path: Path, interactive: bool, force: bool) -> str:
     if not interactive:
         if force:
             return "write"
-        raise InitError(
+        raise GaveUp(
             f"{path} exists already; 'weakties init --force' replaces it "
             f"(keeping a copy as {files.backup_path(path).name})",
-            2,
+            exit_code=2,
         )
     click.echo(f"A config exists already: {path}")
     answer = click.prompt(
@@ -76,10 +67,10 @@ def _split_addresses(text: str) -> list[str]:
 def ask_addresses(given: Given, interactive: bool) -> list[str]:
     if not interactive:
         if not given.addresses:
-            raise InitError("--address is required with --non-interactive", 2)
+            raise GaveUp("--address is required with --non-interactive", exit_code=2)
         bad = [a for a in given.addresses if normalize(a) is None]
         if bad:
-            raise InitError(f"--address: not an e-mail address: {bad[0]!r}", 2)
+            raise GaveUp(f"--address: not an e-mail address: {bad[0]!r}", exit_code=2)
         return given.addresses
     default = ", ".join(given.addresses) or os.environ.get("EMAIL", "")
     while True:
@@ -192,7 +183,7 @@ def authorize(account: config_mod.Account[object]) -> None:
     try:
         line = REGISTRY[account.type].authorize(account, request)
     except (ConnectorError, secrets.SecretError) as exc:
-        raise InitError(
+        raise GaveUp(
             f"{exc} (the config is written; 'weakties auth {account.name}' tries again)"
         ) from None
     click.echo(line)

@@ -123,13 +123,14 @@ class AccountType(Generic[S]):
 
 
 class GaveUp(WeaktiesError):
-    """An account's init questions ended without an account (a failed login the user
-    gave up on, a missing flag). ``flags`` are the ``init --non-interactive`` flags
-    that give the answers so far again (empty when there are none worth repeating)."""
+    """``weakties init`` stops, in one line: a failed login the user gave up on, a
+    missing flag, a config it may not replace. ``flags`` are the ``init
+    --non-interactive`` flags that give the answers so far again (empty when there
+    are none worth repeating); ``exit_code`` 2 for usage, else 1."""
 
-    def __init__(self, message: str, flags: list[str], exit_code: int = 1) -> None:
+    def __init__(self, message: str, flags: list[str] | None = None, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.flags = flags
+        self.flags = flags or []
         self.exit_code = exit_code
 
 

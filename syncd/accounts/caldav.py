@@ -122,7 +122,7 @@ def ask(q: Questions) -> NewAccount:
             )
         except ValueError as exc:  # a bad URL, an unset $VAR in the CA path
             if not q.interactive:
-                raise GaveUp(f"--calendar-url: {exc}", [], exit_code=2) from None
+                raise GaveUp(f"--calendar-url: {exc}", exit_code=2) from None
             click.echo(f"  {exc}")
             continue
         try:
@@ -136,7 +136,7 @@ def ask(q: Questions) -> NewAccount:
             if not q.interactive or not click.confirm(
                 f"  {exc}\nChange the settings and try again?", default=True
             ):
-                raise GaveUp(str(exc), []) from None
+                raise GaveUp(str(exc)) from None
             continue
         click.echo(" ok")
         lines = config_lines(

@@ -186,9 +186,9 @@ def ask(q: Questions) -> NewAccount:
                 break
             click.echo(f"  {problem}")
     elif secrets_path is None:
-        raise GaveUp("--gmail-client-secrets: required for the Gmail API", [], exit_code=2)
+        raise GaveUp("--gmail-client-secrets: required for the Gmail API", exit_code=2)
     elif problem := client_secrets_problem(secrets_path):
-        raise GaveUp(f"--gmail-client-secrets: {problem}", [], exit_code=2)
+        raise GaveUp(f"--gmail-client-secrets: {problem}", exit_code=2)
     name = q.given.name or unique_name("gmail", q.taken)
     if q.interactive:
         name = click.prompt("A short name for this account", default=name)

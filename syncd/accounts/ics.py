@@ -59,7 +59,7 @@ def ask(q: Questions) -> NewAccount:
             IcsSettings(url=where) if is_url else IcsSettings(path=where)
         except ValueError as exc:
             if not q.interactive:
-                raise GaveUp(f"--ics: {exc}", [], exit_code=2) from None
+                raise GaveUp(f"--ics: {exc}", exit_code=2) from None
             click.echo(f"  {exc}")
             continue
         return NewAccount(name, "ics", config_lines(name, where))

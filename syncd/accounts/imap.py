@@ -202,7 +202,7 @@ def ask(q: Questions) -> NewAccount:
         if q.interactive:
             d = _ask_settings(d, q, retry=retry)
         if not d.host:
-            raise GaveUp("--host is required for this address", [], exit_code=2)
+            raise GaveUp("--host is required for this address", exit_code=2)
         try:
             secret = _secret(d, q, provider)
             click.echo(f"Checking {d.username} on {d.host}:{d.port}...", nl=False)

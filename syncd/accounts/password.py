@@ -146,7 +146,6 @@ def secret_to_check(
         raise GaveUp(
             "give the password on stdin with --password-stdin, or --password-command, "
             "or --password-file",
-            [],
             exit_code=2,
         )
     secrets.ensure_keyring()  # fail before anything is written
