@@ -16,7 +16,7 @@ from collections.abc import Callable
 import click
 
 from syncd.cli.formatters import DatabaseInfo, Formatter, json_option
-from syncd.cli.root import App, main, pass_app
+from syncd.cli.root import App, bar, main, pass_app
 
 
 @main.group()
@@ -43,10 +43,10 @@ def _progress() -> Callable[[str, int, int], None]:
 
     def show(table: str, done: int, total: int) -> None:
         if tty:
-            filled = 30 * done // total if total else 30
-            bar = "#" * filled + "-" * (30 - filled)
             end = "\n" if done >= total else ""
-            click.echo(f"\r{table:<16} [{bar}] {done}/{total} rows{end}", err=True, nl=False)
+            click.echo(
+                f"\r{table:<16} {bar(done, total)} {done}/{total} rows{end}", err=True, nl=False
+            )
         elif done >= total:
             click.echo(f"{table}: {done} rows", err=True)
 

@@ -192,6 +192,12 @@ def tagged(contacts: list[ContactFacts], tags: Sequence[str]) -> list[ContactFac
     return [c for c in contacts if wanted & set(c.tags)]
 
 
+def bar(done: int, total: int, width: int = 30) -> str:
+    """``[#####-----]``: how much of ``total`` is done (a full bar for an empty total)."""
+    filled = min(width, width * done // total) if total else width
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
 def progress_bar() -> Callable[[str, int, int | None], None] | None:
     """A one-line progress bar on stderr while syncing, when stderr is a terminal."""
     if not sys.stderr.isatty():
@@ -199,9 +205,9 @@ def progress_bar() -> Callable[[str, int, int | None], None] | None:
 
     def show(account: str, done: int, total: int | None) -> None:
         if total:
-            filled = min(30, 30 * done // max(total, 1))
-            bar = "#" * filled + "-" * (30 - filled)
-            click.echo(f"\r{account}: [{bar}] {done}/{total} messages", err=True, nl=False)
+            click.echo(
+                f"\r{account}: {bar(done, total)} {done}/{total} messages", err=True, nl=False
+            )
         else:
             click.echo(f"\r{account}: {done} messages", err=True, nl=False)
 
