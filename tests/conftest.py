@@ -15,6 +15,8 @@ from syncd.store import Store
 from tests import factories
 from tests.caldav_servers import DavServer, DavUser, start_radicale, start_xandikos
 from tests.clock import FakeClock
+from tests.dbus_services import NotificationServer
+from tests.dbus_session import SessionBus
 from tests.dovecot import Dovecot, ImapUser, start_dovecot
 from tests.keyring_backend import FileKeyringForTests
 
@@ -154,6 +156,23 @@ def dav_user(dav_server: DavServer) -> DavUser:
 # One real PostgreSQL server (tests/postgres.py) for the whole session; each
 # test that needs a database gets its own fresh, empty one. ``store_url`` runs
 # a test on SQLite and on PostgreSQL.
+@pytest.fixture
+def bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionBus]:
+    """A private session bus on the real dbus-daemon, in ``$DBUS_SESSION_BUS_ADDRESS``."""
+    session = SessionBus(tmp_path).start()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session.address)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def notification_server(bus: SessionBus) -> Iterator[NotificationServer]:
+    """A freedesktop notification server on that bus, with bodies, markup and actions."""
+    server = NotificationServer(bus, ["body", "body-markup", "actions"])
+    yield server
+    server.stop()
+
+
 from tests.postgres import postgres, postgres_url, store_url  # noqa: E402
 
 __all__ = ["postgres", "postgres_url", "store_url"]

@@ -26,7 +26,6 @@ from syncd.notify.base import Notification
 from syncd.notify.push import KEYRING_ENTRY
 from syncd.store import Store
 from tests.dbus_services import NotificationServer
-from tests.dbus_session import SessionBus
 from tests.factories import DAY, NOW, ConfigFactory, ContactFactory, InteractionsFactory
 from tests.helpers import Env, make_env
 from tests.http_sink import HttpSink
@@ -42,18 +41,9 @@ def sink() -> Iterator[HttpSink]:
 
 
 @pytest.fixture
-def bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionBus]:
-    session = SessionBus(tmp_path).start()
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session.address)
-    yield session
-    session.stop()
-
-
-@pytest.fixture
-def desktop(bus: SessionBus) -> Iterator[NotificationServer]:
-    server = NotificationServer(bus, ["body", "body-markup", "actions"])
-    yield server
-    server.stop()
+def desktop(notification_server: NotificationServer) -> NotificationServer:
+    """The notification server of ``tests/conftest.py`` (on the ``bus`` fixture)."""
+    return notification_server
 
 
 def json_url(sink: HttpSink, path: str = "hook") -> str:

@@ -37,18 +37,9 @@ CONFIG = parse({"defaults": {"cadence": "90d"}}, Path("test.toml"))
 
 
 @pytest.fixture
-def bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionBus]:
-    session = SessionBus(tmp_path).start()
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session.address)
-    yield session
-    session.stop()
-
-
-@pytest.fixture
-def server(bus: SessionBus) -> Iterator[NotificationServer]:
-    mock = NotificationServer(bus, ["body", "body-markup", "actions"])
-    yield mock
-    mock.stop()
+def server(notification_server: NotificationServer) -> NotificationServer:
+    """The notification server of ``tests/conftest.py`` (on the ``bus`` fixture)."""
+    return notification_server
 
 
 @pytest.fixture
