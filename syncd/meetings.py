@@ -33,6 +33,9 @@ from typing import Any
 
 import icalendar
 import recurring_ical_events
+from recurring_ical_events.adapters.event import EventAdapter
+from recurring_ical_events.occurrence import Occurrence
+from recurring_ical_events.selection.name import ComponentsWithName
 
 from connectors.base import EventRecord
 from syncd.addresses import normalize
@@ -165,20 +168,60 @@ def participants(
 _RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
 
 
-def _expand(
-    calendar: icalendar.Calendar, until: datetime, tz: tzinfo
-) -> tuple[list[icalendar.Event], bool]:
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One occurrence as :func:`evaluate` reads it: the VEVENT it comes from (the
+    series' master or the override of that occurrence) and its own start and end."""
+
+    source: icalendar.Event
+    start: date | datetime
+    end: date | datetime
+
+
+class _Adapter(EventAdapter):  # type: ignore[misc]  # the library is untyped
+    """recurring-ical-events' VEVENT adapter, naming the component it adapts."""
+
+    @property
+    def source(self) -> icalendar.Event:
+        event: icalendar.Event = self._component
+        return event
+
+
+class _Occurrence(Occurrence):  # type: ignore[misc]
+    """An occurrence handed on as a :class:`_Seen`, not as a copy of its component
+    (the library's extension point for what occurrences become; the copy was
+    half the cost of expanding a busy calendar)."""
+
+    def as_component(self, keep_recurrence_attributes: bool) -> _Seen:
+        return _Seen(self._adapter.source, self.start, self.end)
+
+
+_EVENTS = ComponentsWithName("VEVENT", adapter=_Adapter, occurrence=_Occurrence)
+
+
+def _expand(calendar: icalendar.Calendar, until: datetime, tz: tzinfo) -> tuple[list[_Seen], bool]:
     """The occurrences from 1900 up to ``until``, and whether any start after it.
 
     A resource without RRULE, RDATE or RECURRENCE-ID is its own occurrence (no
     expansion to make); every other goes through recurring-ical-events."""
     events: list[Any] = calendar.walk("VEVENT")
     if not any(name in event for event in events for name in _RECURRING):
-        starts = [(event, to_utc(_dt(event, "DTSTART"), tz)) for event in events]
-        return [e for e, at in starts if at < until], any(at >= until for _, at in starts)
-    query = recurring_ical_events.of(calendar)
-    occurrences = list(query.between(_EPOCH, until))
+        seen = [_Seen(event, _dt(event, "DTSTART"), _end(event)) for event in events]
+        starts = [(one, to_utc(one.start, tz)) for one in seen]
+        return [one for one, at in starts if at < until], any(at >= until for _, at in starts)
+    query = recurring_ical_events.of(calendar, components=[_EVENTS])
+    occurrences: list[_Seen] = list(query.between(_EPOCH, until))
     return occurrences, next(iter(query.after(until)), None) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What one VEVENT says for all of its occurrences."""
+
+    uid: str
+    cancelled: bool
+    subject: str | None
+    people: list[tuple[str, str]]
 
 
 def evaluate(
@@ -206,28 +249,35 @@ def evaluate(
         raise EventError(f"cannot expand: {reason}") from None
     meetings: list[Meeting] = []
     seen: set[tuple[str, str]] = set()
-    # occurrences of one series share their property objects: evaluate them once
-    people_of: dict[tuple[int, int], tuple[object, object, list[tuple[str, str]]]] = {}
-    for event in occurrences:
-        if str(event.get("STATUS", "")).strip().upper() == "CANCELLED":
+    # the occurrences of one series share their source VEVENT: read it once
+    sources: dict[int, tuple[icalendar.Event, _Source]] = {}
+    for occurrence in occurrences:
+        event = occurrence.source
+        known = sources.get(id(event))
+        if known is None or known[0] is not event:
+            subject = None
+            if keep_subjects:
+                subject = " ".join(str(event.get("SUMMARY", "")).split())[:_SUBJECT_MAX]
+            known = (
+                event,
+                _Source(
+                    uid=str(event.get("UID", "")) or record.uid or record.href,
+                    cancelled=str(event.get("STATUS", "")).strip().upper() == "CANCELLED",
+                    subject=subject,
+                    people=participants(event, me, max_participants),
+                ),
+            )
+            sources[id(event)] = known
+        source = known[1]
+        if source.cancelled or not source.people:
             continue
-        start: date | datetime = _dt(event, "DTSTART")
-        ends = to_utc(_end(event), tz)
+        ends = to_utc(occurrence.end, tz)
         if ends > until:
             continue
-        at = to_utc(start, tz)
-        uid = str(event.get("UID", "")) or record.uid or record.href
+        at = to_utc(occurrence.start, tz)
         rid_at = to_utc(_dt(event, "RECURRENCE-ID"), tz) if "RECURRENCE-ID" in event else at
-        key = f"ev:{uid}/{rid_at.strftime('%Y%m%dT%H%M%SZ')}"
-        subject = None
-        if keep_subjects:
-            subject = " ".join(str(event.get("SUMMARY", "")).split())[:_SUBJECT_MAX]
-        attendees, organizer = event.get("ATTENDEE"), event.get("ORGANIZER")
-        cached = people_of.get((id(attendees), id(organizer)))
-        if cached is None or cached[0] is not attendees or cached[1] is not organizer:
-            cached = (attendees, organizer, participants(event, me, max_participants))
-            people_of[(id(attendees), id(organizer))] = cached
-        for address, name in cached[2]:
+        key = f"ev:{source.uid}/{rid_at.strftime('%Y%m%dT%H%M%SZ')}"
+        for address, name in source.people:
             if (key, address) in seen:
                 continue
             seen.add((key, address))
@@ -239,8 +289,8 @@ def evaluate(
                         direction=Direction.MET,
                         at=at,
                         dedupe_key=key,
-                        message_id=uid or None,
-                        subject=subject,
+                        message_id=source.uid or None,
+                        subject=source.subject,
                         folder=record.calendar,
                     ),
                     counts_from=ends,

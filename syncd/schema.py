@@ -271,6 +271,8 @@ calendar_meetings = Table(
     ),
     UniqueConstraint("account", "href", "dedupe_key", "address"),
     Index("ix_calendar_meetings_address_counts_from_at", "address", "counts_from", "at"),
+    # which occurrences already count, looked up per sync batch across accounts
+    Index("ix_calendar_meetings_dedupe_key", "dedupe_key"),
 )
 
 calendar_rules = Table(

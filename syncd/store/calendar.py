@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from connectors.base import Batch, EventRecord
 from syncd import schema
+from syncd.store.database import insert_many
 from syncd.store.sync_writes import bump_version
 
 log = logging.getLogger("weakties.calendar")
@@ -214,7 +215,7 @@ def _store(
             )
     rows = [row for e in evaluated for row in e.rows]
     for chunk in _chunks(rows, 2000):
-        conn.execute(M.insert(), list(chunk))
+        insert_many(conn, M, list(chunk))
 
 
 def _evaluate_all(
