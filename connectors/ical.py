@@ -101,7 +101,7 @@ def reduced(
         if len(calendars) == 1 and len(by_uid) == 1 and not bad:  # one resource, one UID
             result.append((uid, _kept_lines(data, kept), _strip(calendars[0], used)))
             continue
-        reduced = _new_calendar()
+        reduced = _headed(icalendar.Calendar())
         for zone, keep in zip(zones, kept, strict=True):
             if keep:
                 reduced.add_component(zone)
@@ -115,10 +115,14 @@ def reduced(
     return result
 
 
-def _new_calendar() -> icalendar.Calendar:
-    calendar = icalendar.Calendar()
+_PRODID = "-//weakties//reduced//EN"
+
+
+def _headed(calendar: icalendar.Calendar) -> icalendar.Calendar:
+    """``calendar`` with the reduced calendar's own properties, and only those."""
+    calendar.clear()
     calendar.add("VERSION", "2.0")
-    calendar.add("PRODID", "-//weakties//reduced//EN")
+    calendar.add("PRODID", _PRODID)
     return calendar
 
 
@@ -127,8 +131,7 @@ def _strip(calendar: icalendar.Calendar, used: set[str]) -> icalendar.Calendar:
     one): the same as ``_kept_lines`` keeps of it, its own properties replaced by
     the reduced calendar's, the VTIMEZONEs whose TZID is in ``used``, each
     VEVENT's :data:`EVENT_PROPERTIES` and nothing under it."""
-    calendar.clear()
-    calendar.update(_new_calendar())
+    _headed(calendar)
     kept: list[icalendar.Component] = []
     for component in calendar.subcomponents:
         if isinstance(component, icalendar.Timezone) and str(component.get("TZID")) in used:
@@ -143,7 +146,7 @@ def _strip(calendar: icalendar.Calendar, used: set[str]) -> icalendar.Calendar:
 
 
 _KEEP = frozenset(name.encode() for name in EVENT_PROPERTIES)
-_HEAD = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//weakties//reduced//EN\r\n"
+_HEAD = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{_PRODID}\r\n".encode()
 
 
 def _name(line: bytes) -> bytes:

@@ -250,25 +250,21 @@ def evaluate(
     meetings: list[Meeting] = []
     seen: set[tuple[str, str]] = set()
     # the occurrences of one series share their source VEVENT: read it once
-    sources: dict[int, tuple[icalendar.Event, _Source]] = {}
+    # (keyed by identity: the calendar keeps every source alive through the loop)
+    sources: dict[int, _Source] = {}
     for occurrence in occurrences:
         event = occurrence.source
-        known = sources.get(id(event))
-        if known is None or known[0] is not event:
+        source = sources.get(id(event))
+        if source is None:
             subject = None
             if keep_subjects:
                 subject = " ".join(str(event.get("SUMMARY", "")).split())[:_SUBJECT_MAX]
-            known = (
-                event,
-                _Source(
-                    uid=str(event.get("UID", "")) or record.uid or record.href,
-                    cancelled=str(event.get("STATUS", "")).strip().upper() == "CANCELLED",
-                    subject=subject,
-                    people=participants(event, me, max_participants),
-                ),
+            source = sources[id(event)] = _Source(
+                uid=str(event.get("UID", "")) or record.uid or record.href,
+                cancelled=str(event.get("STATUS", "")).strip().upper() == "CANCELLED",
+                subject=subject,
+                people=participants(event, me, max_participants),
             )
-            sources[id(event)] = known
-        source = known[1]
         if source.cancelled or not source.people:
             continue
         ends = to_utc(occurrence.end, tz)
