@@ -74,12 +74,7 @@ def config_lines(
     ]
     if ca_file:
         out.append(f"ca_file = {toml_value(ca_file)}")
-    if password_command:
-        out.append(f"password_command = {toml_value(password_command)}")
-    elif password_file:
-        out.append(f"password_file = {toml_value(password_file)}")
-    else:
-        out.append(f"# The password is in the keyring; 'weakties auth {name}' replaces it.")
+    out += password.config_lines(name, password_command, password_file, "calendar/work")
     return [
         *out,
         "# Only these calendars (their display names; default: all that hold events):",

@@ -102,23 +102,7 @@ def config_lines(d: ImapDraft) -> list[str]:
             "# An extra CA certificate to trust (a self-hosted server):",
             f"ca_file = {toml_value(d.ca_file)}",
         ]
-    if d.password_command:
-        out += [
-            "# The password is the first line this command prints (run without a shell):",
-            f"password_command = {toml_value(d.password_command)}",
-        ]
-    elif d.password_file:
-        out += [
-            "# The password is in this file (yours alone: mode 0600):",
-            f"password_file = {toml_value(d.password_file)}",
-        ]
-    else:
-        out += [
-            f'# The password is in the system keyring (service "weakties", user '
-            f"{toml_value(d.name)});",
-            f"# 'weakties auth {d.name}' replaces it. Or name a command that prints it:",
-            '# password_command = ["pass", "show", "mail/work"]',
-        ]
+    out += password.config_lines(d.name, d.password_command, d.password_file, "mail/work")
     return [
         *out,
         "# Which folders to read (default: all but Drafts, Junk and Trash):",

@@ -18,7 +18,7 @@ import click
 
 from connectors.base import ConnectorError
 from syncd import secrets
-from syncd.accounts.base import AuthRequest, GaveUp, Questions
+from syncd.accounts.base import AuthRequest, GaveUp, Questions, toml_value
 
 
 class PasswordSettings(Protocol):
@@ -89,6 +89,28 @@ def installed_password_commands(name: str) -> list[list[str]]:
         [arg.format(name=name) for arg in argv]
         for program, argv in PASSWORD_PROGRAMS.items()
         if shutil.which(program)
+    ]
+
+
+def config_lines(
+    name: str, password_command: list[str] | None, password_file: str | None, example: str
+) -> list[str]:
+    """The commented lines of an ``[[account]]`` table saying where its password
+    comes from; ``example``: the ``pass`` entry the keyring case suggests."""
+    if password_command:
+        return [
+            "# The password is the first line this command prints (run without a shell):",
+            f"password_command = {toml_value(password_command)}",
+        ]
+    if password_file:
+        return [
+            "# The password is in this file (yours alone: mode 0600):",
+            f"password_file = {toml_value(password_file)}",
+        ]
+    return [
+        f'# The password is in the system keyring (service "weakties", user {toml_value(name)});',
+        f"# 'weakties auth {name}' replaces it. Or name a command that prints it:",
+        f'# password_command = ["pass", "show", {toml_value(example)}]',
     ]
 
 
